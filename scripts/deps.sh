@@ -20,6 +20,11 @@ APT_PACKAGES=(
   # browser peer for interop tests, and test media
   chromium ffmpeg
 )
+# node and npm build the browser interop peer (scripts/fixtures/browser.sh): Debian's
+# nodejs and npm, unless a node that brings its own npm is already installed.
+if ! command -v npm >/dev/null 2>&1; then
+  APT_PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -1,0 +1,228 @@
+// Browser MoQ peer for Tributary's interop tests.
+//
+// Runs in headless Chromium, speaks MoQ through @moq/net (a stack nobody at
+// Tributary wrote) over WebTransport, and reports what it did to the Go test
+// with a JSON POST. Every parameter comes from the page's query string:
+//
+//   url      WebTransport URL of the server (https://127.0.0.1:PORT/path)
+//   hash     hex SHA-256 of the server's self-signed certificate (optional)
+//   alpn     comma-separated WebTransport protocols to offer, e.g. moqt-18
+//            (optional: @moq/net's own list when absent)
+//   mode     "publish" or "subscribe"
+//   ns       broadcast path; "/" separates namespace fields
+//   track    track name
+//   groups   number of groups
+//   objects  objects per group
+//   sizes    comma-separated object sizes, used in turn (publish)
+//   seed     payload seed (publish)
+//   report   path or URL the result JSON is POSTed to (default /result)
+//   timeout  milliseconds the whole scenario may take (default 15000)
+//
+// Payload bytes of object o of group g (publish mode) are payload(seed, g, o, size);
+// moq/interop/browser_test.go computes the same function.
+
+import * as Moq from "@moq/net";
+
+const params = new URLSearchParams(location.search);
+const logs = [];
+
+// Keep a copy of every console line (ours and @moq/net's) for the report.
+for (const level of ["debug", "log", "info", "warn", "error"]) {
+	const orig = console[level].bind(console);
+	console[level] = (...args) => {
+		logs.push(`${level}: ${args.map(fmt).join(" ")}`);
+		if (logs.length > 500) logs.shift();
+		orig(...args);
+	};
+}
+
+function fmt(v) {
+	if (v instanceof Error) return `${v.name}: ${v.message}`;
+	if (typeof v === "string") return v;
+	try {
+		return JSON.stringify(v);
+	} catch {
+		return String(v);
+	}
+}
+
+function int(name, def) {
+	const v = params.get(name);
+	if (v === null || v === "") return def;
+	const n = Number.parseInt(v, 10);
+	if (!Number.isFinite(n) || n < 0) throw new Error(`bad ${name}: ${v}`);
+	return n;
+}
+
+/** payload returns the deterministic bytes of object o in group g. */
+export function payload(seed, g, o, size) {
+	const out = new Uint8Array(size);
+	// xorshift32 seeded from (seed, g, o); never zero.
+	let x = (seed ^ Math.imul(g + 1, 0x9e3779b1) ^ Math.imul(o + 1, 0x85ebca6b)) >>> 0 || 1;
+	for (let i = 0; i < size; i++) {
+		x ^= x << 13;
+		x >>>= 0;
+		x ^= x >>> 17;
+		x ^= x << 5;
+		x >>>= 0;
+		out[i] = x & 0xff;
+	}
+	return out;
+}
+
+function b64(bytes) {
+	let s = "";
+	for (let i = 0; i < bytes.length; i += 0x8000) {
+		s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+	}
+	return btoa(s);
+}
+
+async function connect() {
+	const url = new URL(params.get("url"));
+	const webtransport = {};
+	const hash = params.get("hash");
+	if (hash) webtransport.serverCertificateHashes = [{ algorithm: "sha-256", value: hash }];
+	const alpn = params.get("alpn");
+	if (alpn) webtransport.protocols = alpn.split(",");
+	return await Moq.Connection.connect(url, {
+		webtransport,
+		websocket: { enabled: false },
+		signal: AbortSignal.timeout(int("timeout", 15000)),
+	});
+}
+
+// publish announces the broadcast, waits for the peer to subscribe to the
+// track, then writes the groups and closes the track.
+async function publish(conn, result) {
+	const path = Moq.Path.from(params.get("ns"));
+	const trackName = params.get("track");
+	const groups = int("groups", 1);
+	const objects = int("objects", 1);
+	const sizes = (params.get("sizes") || "16").split(",").map((s) => Number.parseInt(s, 10));
+	const seed = int("seed", 1);
+
+	const broadcast = new Moq.Broadcast.Producer();
+	conn.publish(path, broadcast);
+	console.log(`published broadcast ${path}; waiting for a subscription to ${trackName}`);
+	let track;
+	for (;;) {
+		const req = await broadcast.requested();
+		if (!req) throw new Error("broadcast closed before any subscription");
+		if (req.name !== trackName) {
+			console.warn(`rejecting request for unknown track ${req.name}`);
+			req.reject(new Error("not found"));
+			continue;
+		}
+		track = req.accept({ ordered: true });
+		break;
+	}
+	console.log(`subscribed: writing ${groups} groups of ${objects} objects`);
+	const sent = [];
+	let n = 0;
+	for (let g = 0; g < groups; g++) {
+		const group = track.appendGroup();
+		for (let o = 0; o < objects; o++) {
+			const size = sizes[n++ % sizes.length];
+			const data = payload(seed, group.sequence, o, size);
+			group.writeFrame({ payload: data, timestamp: Moq.Time.Timestamp.now() });
+			sent.push({ group: group.sequence, object: o, size });
+		}
+		group.close();
+	}
+	result.sent = sent;
+	// Tell the test the bytes are written, then hold the session open until the
+	// test says it is done (it closes the server session) or time runs out.
+	await post({ ...result, phase: "written" });
+	await Promise.race([conn.closed, sleep(int("linger", 10000))]);
+	track.close();
+}
+
+// subscribe consumes the track and reports every object it receives, until
+// groups*objects objects have arrived.
+async function subscribe(conn, result) {
+	const path = Moq.Path.from(params.get("ns"));
+	const trackName = params.get("track");
+	const want = int("groups", 1) * int("objects", 1);
+	const broadcast = conn.consume(path);
+	const sub = broadcast.subscribe(trackName, { ordered: true });
+	const received = [];
+	await new Promise((resolve, reject) => {
+		let pending = 0;
+		let ended = false;
+		const check = () => {
+			if (received.length >= want || (ended && pending === 0)) resolve();
+		};
+		(async () => {
+			for (;;) {
+				const group = await sub.recvGroup();
+				if (!group) break;
+				pending++;
+				(async () => {
+					for (;;) {
+						const f = await group.readFrameSequence();
+						if (!f) break;
+						received.push({ group: group.sequence, object: f.sequence, data: b64(f.payload) });
+						check();
+					}
+				})()
+					.catch((e) => console.warn(`group ${group.sequence}: ${fmt(e)}`))
+					.finally(() => {
+						pending--;
+						check();
+					});
+			}
+			ended = true;
+			check();
+		})().catch(reject);
+	});
+	received.sort((a, b) => a.group - b.group || a.object - b.object);
+	result.received = received;
+	sub.close();
+}
+
+function sleep(ms) {
+	return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function post(body) {
+	const target = params.get("report") || "/result";
+	body.logs = logs.slice();
+	await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+}
+
+async function main() {
+	const mode = params.get("mode");
+	const result = { mode, ok: false };
+	const deadline = sleep(int("timeout", 15000)).then(() => {
+		throw new Error(`scenario timed out after ${int("timeout", 15000)} ms`);
+	});
+	let conn;
+	try {
+		await Promise.race([
+			(async () => {
+				conn = await connect();
+				result.version = conn.version;
+				console.log(`connected: ${conn.version}`);
+				if (mode === "publish") await publish(conn, result);
+				else if (mode === "subscribe") await subscribe(conn, result);
+				else throw new Error(`unknown mode ${mode}`);
+			})(),
+			deadline,
+		]);
+		result.ok = true;
+	} catch (e) {
+		result.error = fmt(e);
+		console.error("scenario failed", e);
+	} finally {
+		try {
+			conn?.close();
+		} catch {
+			// ignore
+		}
+	}
+	result.phase = "done";
+	await post(result);
+}
+
+void main();
