@@ -1,0 +1,521 @@
+// Package jitter holds the player's jitter buffer: a plain data structure that
+// takes media frames with the time they arrived and gives them back, in order,
+// when their playout time has come.
+//
+// It starts no goroutine and reads no clock: every call that depends on time
+// takes the current time as an argument, so the same sequence of calls always
+// gives the same result (the tests drive it with tables of push sequences).
+//
+// Playout follows a media clock: mediaNow(now) = anchorMedia + (now-anchorLocal)*rate.
+// A frame is due when its timestamp is at or before mediaNow. The live edge is
+// the newest media time the network could have delivered by now, estimated as
+// now minus the smallest transit time (arrival minus timestamp) seen in a
+// sliding window, so sender and receiver clocks need not agree. The buffer's
+// delay is edge minus mediaNow; it is held at the target by re-anchoring at
+// start, by nudging the rate a few percent, and by skipping to the newest
+// group when it passes the ceiling.
+package jitter
+
+import (
+	"errors"
+	"time"
+)
+
+// Mode selects how the target delay is chosen.
+type Mode int
+
+const (
+	// Realtime derives the target from the measured round-trip time and jitter.
+	Realtime Mode = iota
+	// Fixed holds a constant delay.
+	Fixed
+	// Range follows the real-time estimate, clamped to a minimum and maximum delay.
+	Range
+)
+
+// Target is a latency target for the buffer.
+type Target struct {
+	// Mode selects how the delay is chosen.
+	Mode Mode
+	// Delay is the constant delay of the Fixed mode.
+	Delay time.Duration
+	// Min and Max bound the delay of the Range mode; Max is also its ceiling.
+	Min, Max time.Duration
+}
+
+// Limits on targets and defaults of Config.
+const (
+	// MinDelay is the smallest target delay the buffer aims for.
+	MinDelay = 20 * time.Millisecond
+	// MaxDelay is the largest target delay the buffer accepts.
+	MaxDelay = 10 * time.Second
+	// DefaultMaxFrames bounds the frames held when Config.MaxFrames is zero.
+	DefaultMaxFrames = 2048
+	// DefaultMaxBytes bounds the payload bytes held when Config.MaxBytes is zero.
+	DefaultMaxBytes = 64 << 20
+	// transitWindow is the length of one half of the sliding minimum of transit times.
+	transitWindow = 10 * time.Second
+)
+
+// Config configures a Buffer.
+type Config struct {
+	// Target is the latency target.
+	Target Target
+	// MaxFrames bounds the number of frames held (DefaultMaxFrames if zero).
+	MaxFrames int
+	// MaxBytes bounds the payload bytes held (DefaultMaxBytes if zero).
+	MaxBytes int
+	// Nudge is the largest playback-rate change used to hold the target, as a
+	// fraction (0.03 for 3%); zero disables nudging.
+	Nudge float64
+	// NeedKeyframe makes the buffer drop frames until a keyframe starts the
+	// stream and after any frame was lost to the bounds (video); audio frames
+	// are all keyframes and may leave it false.
+	NeedKeyframe bool
+}
+
+// Frame is one media frame (a MoQ object) in the buffer.
+type Frame struct {
+	// Group and Object are the MoQ group and object ids; frames are released
+	// in (Group, Object) order.
+	Group, Object uint64
+	// Keyframe marks a frame that can be decoded on its own (a group start).
+	Keyframe bool
+	// Timestamp is the media timestamp (the LOC capture time), on any fixed origin.
+	Timestamp time.Duration
+	// Payload is the frame's bytes; the buffer keeps the slice, it does not copy it.
+	Payload []byte
+	// Arrival is when Push received the frame.
+	Arrival time.Time
+	// Late is how far past its playout time the frame was when Pop released it.
+	Late time.Duration
+}
+
+// Stats counts what the buffer did.
+type Stats struct {
+	// Pushed counts frames accepted by Push.
+	Pushed uint64
+	// Popped counts frames released by Pop.
+	Popped uint64
+	// TooLate counts frames dropped on arrival because a later frame had already been released.
+	TooLate uint64
+	// Duplicates counts frames dropped on arrival because the same id was held.
+	Duplicates uint64
+	// Skipped counts frames dropped by skips to the newest group.
+	Skipped uint64
+	// Skips counts skips to the newest group.
+	Skips uint64
+	// Overflow counts frames dropped to keep within the bounds.
+	Overflow uint64
+	// NoKeyframe counts frames dropped while waiting for a keyframe.
+	NoKeyframe uint64
+	// Frames and Bytes are what the buffer holds now.
+	Frames, Bytes int
+	// Target is the current target delay.
+	Target time.Duration
+	// Delay is the current delay between the live edge and the playout clock.
+	Delay time.Duration
+	// Jitter is the smoothed inter-arrival jitter (RFC 3550, section 6.4.1).
+	Jitter time.Duration
+	// Rate is the current playback rate (1 without nudging).
+	Rate float64
+}
+
+// Errors returned by Push.
+var (
+	// ErrTooLate means a frame arrived after a later frame was released.
+	ErrTooLate = errors.New("jitter: frame arrived after its successor was played")
+	// ErrDuplicate means a frame with the same group and object is already held.
+	ErrDuplicate = errors.New("jitter: duplicate frame")
+	// ErrNoKeyframe means the frame was dropped while the buffer waits for a keyframe.
+	ErrNoKeyframe = errors.New("jitter: waiting for a keyframe")
+	// ErrTooBig means a single frame is larger than the byte bound.
+	ErrTooBig = errors.New("jitter: frame larger than the buffer")
+)
+
+// Buffer is a jitter buffer. It is not safe for concurrent use.
+type Buffer struct {
+	cfg    Config
+	frames []Frame // sorted by (Group, Object); frames[head:] are held
+	head   int
+	bytes  int
+
+	// transit minimum over a sliding window: the minimum of the current and
+	// previous windows, in nanoseconds of arrival.UnixNano() - timestamp.
+	haveTransit        bool
+	curMin, prevMin    int64
+	curStart           time.Time
+	lastTransit        int64
+	jitter             float64 // ns
+	rtt                time.Duration
+	needKey            bool
+	started            bool
+	anchorLocal        time.Time
+	anchorMedia        time.Duration
+	rate               float64
+	lastGroup, lastObj uint64
+	released           bool
+	stats              Stats
+	lastDelay          time.Duration
+}
+
+// New returns an empty buffer.
+func New(cfg Config) *Buffer {
+	if cfg.MaxFrames <= 0 {
+		cfg.MaxFrames = DefaultMaxFrames
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = DefaultMaxBytes
+	}
+	if cfg.Nudge < 0 {
+		cfg.Nudge = 0
+	}
+	if cfg.Nudge > 0.25 {
+		cfg.Nudge = 0.25
+	}
+	return &Buffer{cfg: cfg, rate: 1, needKey: cfg.NeedKeyframe}
+}
+
+// SetRTT records the round-trip time measured by the transport; the Realtime
+// and Range targets use it.
+func (b *Buffer) SetRTT(rtt time.Duration) {
+	if rtt < 0 {
+		rtt = 0
+	}
+	b.rtt = rtt
+}
+
+// SetTarget changes the latency target; the buffer moves to it by nudging or skipping.
+func (b *Buffer) SetTarget(t Target) { b.cfg.Target = t }
+
+// Len reports the number of frames held.
+func (b *Buffer) Len() int { return len(b.frames) - b.head }
+
+// Push adds a frame that arrived at the given time. It returns an error when
+// the frame was dropped (too late, duplicate, waiting for a keyframe, too big);
+// the buffer stays usable.
+func (b *Buffer) Push(f Frame, arrival time.Time) error {
+	f.Arrival = arrival
+	f.Late = 0
+	if len(f.Payload) > b.cfg.MaxBytes {
+		b.stats.Overflow++
+		return ErrTooBig
+	}
+	if b.released && !after(f.Group, f.Object, b.lastGroup, b.lastObj) {
+		b.stats.TooLate++
+		return ErrTooLate
+	}
+	b.observeTransit(f, arrival)
+	if b.needKey && b.Len() == 0 && !f.Keyframe {
+		b.stats.NoKeyframe++
+		return ErrNoKeyframe
+	}
+	if b.head > 0 && len(b.frames) == cap(b.frames) {
+		b.compact()
+	}
+	// Find the insertion point, usually at the end.
+	i := len(b.frames)
+	for i > b.head && after(b.frames[i-1].Group, b.frames[i-1].Object, f.Group, f.Object) {
+		i--
+	}
+	if i > b.head && b.frames[i-1].Group == f.Group && b.frames[i-1].Object == f.Object {
+		b.stats.Duplicates++
+		return ErrDuplicate
+	}
+	if b.cfg.NeedKeyframe && !b.released && i == b.head && !f.Keyframe {
+		// It would come before the keyframe the stream starts with.
+		b.stats.NoKeyframe++
+		return ErrNoKeyframe
+	}
+	b.frames = append(b.frames, Frame{})
+	copy(b.frames[i+1:], b.frames[i:])
+	b.frames[i] = f
+	b.bytes += len(f.Payload)
+	b.stats.Pushed++
+	b.enforceBounds()
+	return nil
+}
+
+// Pop returns the next frame if it is due at now. The caller decodes every
+// frame it gets; Frame.Late tells how far behind its playout time it was.
+func (b *Buffer) Pop(now time.Time) (Frame, bool) {
+	if b.Len() == 0 {
+		b.update(now)
+		return Frame{}, false
+	}
+	if !b.started {
+		b.start(now)
+	}
+	b.update(now)
+	m := b.mediaNow(now)
+	if b.frames[b.head].Timestamp > m {
+		return Frame{}, false
+	}
+	b.skipLate(m)
+	f := b.frames[b.head]
+	b.frames[b.head] = Frame{}
+	b.head++
+	b.bytes -= len(f.Payload)
+	if b.head == len(b.frames) {
+		b.frames = b.frames[:0]
+		b.head = 0
+	}
+	f.Late = m - f.Timestamp
+	b.lastGroup, b.lastObj, b.released = f.Group, f.Object, true
+	b.stats.Popped++
+	return f, true
+}
+
+// NextDue reports when the next held frame becomes due, as seen at now; false
+// if the buffer is empty. The time may be in the past (the frame is due now).
+func (b *Buffer) NextDue(now time.Time) (time.Time, bool) {
+	if b.Len() == 0 {
+		return time.Time{}, false
+	}
+	if !b.started {
+		b.start(now)
+	}
+	ts := b.frames[b.head].Timestamp
+	m := b.mediaNow(now)
+	if ts <= m {
+		return now, true
+	}
+	wait := time.Duration(float64(ts-m) / b.rate)
+	return now.Add(wait), true
+}
+
+// MediaNow reports the playout clock at now: frames with timestamps at or
+// before it are due. It is zero before the first frame was due.
+func (b *Buffer) MediaNow(now time.Time) time.Duration {
+	if !b.started {
+		return 0
+	}
+	return b.mediaNow(now)
+}
+
+// Rate reports the current playback rate (1 unless nudging).
+func (b *Buffer) Rate() float64 { return b.rate }
+
+// Stats reports counters and the current state.
+func (b *Buffer) Stats() Stats {
+	s := b.stats
+	s.Frames = b.Len()
+	s.Bytes = b.bytes
+	s.Target = b.target()
+	s.Delay = b.lastDelay
+	s.Jitter = time.Duration(b.jitter)
+	s.Rate = b.rate
+	return s
+}
+
+// Reset drops every frame and starts over, as after a new subscription.
+func (b *Buffer) Reset() {
+	stats := b.stats
+	cfg := b.cfg
+	rtt := b.rtt
+	*b = *New(cfg)
+	b.stats = stats
+	b.rtt = rtt
+}
+
+func after(g1, o1, g2, o2 uint64) bool {
+	return g1 > g2 || (g1 == g2 && o1 > o2)
+}
+
+func (b *Buffer) observeTransit(f Frame, arrival time.Time) {
+	tr := arrival.UnixNano() - int64(f.Timestamp)
+	if !b.haveTransit {
+		b.haveTransit = true
+		b.curMin, b.prevMin = tr, tr
+		b.curStart = arrival
+		b.lastTransit = tr
+		return
+	}
+	if arrival.Sub(b.curStart) >= transitWindow {
+		b.prevMin = b.curMin
+		b.curMin = tr
+		b.curStart = arrival
+	}
+	b.curMin = min(b.curMin, tr)
+	// RFC 3550 section 6.4.1 inter-arrival jitter, in nanoseconds.
+	d := float64(tr - b.lastTransit)
+	if d < 0 {
+		d = -d
+	}
+	b.jitter += (d - b.jitter) / 16
+	b.lastTransit = tr
+}
+
+func (b *Buffer) minTransit() int64 { return min(b.curMin, b.prevMin) }
+
+// edge is the newest media time the network could have delivered by now.
+func (b *Buffer) edge(now time.Time) time.Duration {
+	return time.Duration(now.UnixNano() - b.minTransit())
+}
+
+func (b *Buffer) mediaNow(now time.Time) time.Duration {
+	return b.anchorMedia + time.Duration(float64(now.Sub(b.anchorLocal))*b.rate)
+}
+
+func (b *Buffer) target() time.Duration {
+	t := b.cfg.Target
+	var d time.Duration
+	switch t.Mode {
+	case Fixed:
+		d = t.Delay
+	default:
+		// Enough for the observed jitter (three deviations) and one
+		// retransmission (one round trip) of a lost packet.
+		d = b.rtt + 3*time.Duration(b.jitter) + 10*time.Millisecond
+		if t.Mode == Range {
+			d = max(d, t.Min)
+			if t.Max > 0 {
+				d = min(d, t.Max)
+			}
+		}
+	}
+	return min(max(d, MinDelay), MaxDelay)
+}
+
+func (b *Buffer) ceiling(target time.Duration) time.Duration {
+	if b.cfg.Target.Mode == Range && b.cfg.Target.Max >= target {
+		return b.cfg.Target.Max
+	}
+	return target + max(target, 250*time.Millisecond)
+}
+
+func (b *Buffer) start(now time.Time) {
+	b.started = true
+	b.anchorLocal = now
+	b.anchorMedia = b.edge(now) - b.target()
+	b.rate = 1
+}
+
+// update re-anchors the playout clock: skip when behind the ceiling, nudge
+// the rate toward the target otherwise.
+func (b *Buffer) update(now time.Time) {
+	if !b.started || !b.haveTransit {
+		return
+	}
+	target := b.target()
+	delay := b.edge(now) - b.mediaNow(now)
+	b.lastDelay = delay
+	if delay > b.ceiling(target) {
+		b.skip(now, target)
+		b.lastDelay = target
+		return
+	}
+	if b.cfg.Nudge == 0 {
+		return
+	}
+	tol := max(10*time.Millisecond, target/10)
+	rate := b.rate
+	switch {
+	case delay > target+tol:
+		rate = 1 + b.cfg.Nudge
+	case delay < target-tol:
+		rate = 1 - b.cfg.Nudge
+	case rate > 1 && delay <= target, rate < 1 && delay >= target:
+		rate = 1
+	}
+	if rate != b.rate {
+		b.anchorMedia = b.mediaNow(now)
+		b.anchorLocal = now
+		b.rate = rate
+	}
+}
+
+// skip drops every frame before the newest keyframe held and moves the
+// playout clock to the target delay.
+func (b *Buffer) skip(now time.Time, target time.Duration) {
+	newest := -1
+	for i := len(b.frames) - 1; i >= b.head; i-- {
+		if b.frames[i].Keyframe {
+			newest = i
+			break
+		}
+	}
+	if newest > b.head {
+		b.dropFront(newest - b.head)
+		b.stats.Skipped += uint64(newest - b.head)
+	}
+	b.stats.Skips++
+	b.anchorLocal = now
+	b.anchorMedia = b.edge(now) - target
+	b.rate = 1
+}
+
+// skipLate drops the frames before the newest due keyframe when the head is
+// so late that decoding them would only delay the newer group.
+func (b *Buffer) skipLate(m time.Duration) {
+	target := b.target()
+	if m-b.frames[b.head].Timestamp <= max(b.ceiling(target)-target, 50*time.Millisecond) {
+		return
+	}
+	k := -1
+	for i := b.head + 1; i < len(b.frames) && b.frames[i].Timestamp <= m; i++ {
+		if b.frames[i].Keyframe {
+			k = i
+		}
+	}
+	if k < 0 {
+		return
+	}
+	b.stats.Skipped += uint64(k - b.head)
+	b.stats.Skips++
+	b.dropFront(k - b.head)
+}
+
+func (b *Buffer) dropFront(n int) {
+	for i := b.head; i < b.head+n; i++ {
+		b.bytes -= len(b.frames[i].Payload)
+		b.frames[i] = Frame{}
+	}
+	b.head += n
+	if b.head == len(b.frames) {
+		b.frames = b.frames[:0]
+		b.head = 0
+	}
+}
+
+// enforceBounds drops the oldest groups (or, within one group, the oldest
+// frames, then waits for a keyframe) until the buffer is within its bounds.
+func (b *Buffer) enforceBounds() {
+	for b.Len() > b.cfg.MaxFrames || b.bytes > b.cfg.MaxBytes {
+		// Drop up to the next keyframe after the head, if any.
+		next := -1
+		for i := b.head + 1; i < len(b.frames); i++ {
+			if b.frames[i].Keyframe {
+				next = i
+				break
+			}
+		}
+		n := 1
+		if next > 0 {
+			n = next - b.head
+		} else if b.cfg.NeedKeyframe {
+			b.needKey = true
+		}
+		b.dropFront(n)
+		b.stats.Overflow += uint64(n)
+		if b.needKey {
+			// Without a keyframe at the head the rest cannot be decoded.
+			for b.Len() > 0 && !b.frames[b.head].Keyframe {
+				b.dropFront(1)
+				b.stats.Overflow++
+			}
+		}
+	}
+	if b.needKey && b.Len() > 0 && b.frames[b.head].Keyframe {
+		b.needKey = false
+	}
+}
+
+func (b *Buffer) compact() {
+	n := copy(b.frames, b.frames[b.head:])
+	for i := n; i < len(b.frames); i++ {
+		b.frames[i] = Frame{}
+	}
+	b.frames = b.frames[:n]
+	b.head = 0
+}
