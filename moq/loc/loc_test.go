@@ -233,3 +233,16 @@ func FuzzParseFrame(f *testing.F) {
 		}
 	})
 }
+
+func TestWire(t *testing.T) {
+	for _, c := range propCases {
+		wp, err := c.props.Wire()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := FromWire(wp)
+		if err != nil || !reflect.DeepEqual(normalize(got), normalize(c.props)) {
+			t.Errorf("%s: %+v %v", c.name, got, err)
+		}
+	}
+}
