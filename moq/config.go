@@ -1,0 +1,202 @@
+package moq
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tributary-live/tributary/moq/wire"
+)
+
+// Limits bounds what a peer can make a session hold. Every peer-controlled
+// size and count is checked against these before allocating; a violation
+// closes that session (never others) with the draft's code and a log line
+// naming the peer and the limit.
+type Limits struct {
+	// Wire bounds message lengths, namespace fields, names and payloads.
+	Wire *wire.Limits
+	// MaxRequests bounds concurrent requests a peer may open (its bidirectional
+	// streams, one per request, draft-18 §3.3 {#session-init}).
+	MaxRequests int
+	// MaxIncomingUniStreams bounds concurrent data streams from the peer.
+	MaxIncomingUniStreams int
+	// MaxSubscriptionBytes bounds the bytes buffered for one subscription
+	// (the cache of its track).
+	MaxSubscriptionBytes int64
+	// MaxSubscriptions bounds the subscriptions a peer may hold at once.
+	MaxSubscriptions int
+	// SetupTimeout bounds the wait for the peer's SETUP.
+	SetupTimeout time.Duration
+	// RequestTimeout bounds the wait for a response to a request.
+	RequestTimeout time.Duration
+	// UnknownAliasWait bounds how long data for a not yet known track alias
+	// is held before it is dropped (draft-18 §10.1 {#track-alias}).
+	UnknownAliasWait time.Duration
+	// MaxGroupsInFlight bounds the groups of one subscription being sent at
+	// once; older groups are reset when a newer one would exceed it.
+	MaxGroupsInFlight int
+}
+
+// DefaultLimits returns the limits used when a Config sets none.
+func DefaultLimits() *Limits {
+	return &Limits{
+		Wire:                  wire.DefaultLimits(),
+		MaxRequests:           256,
+		MaxIncomingUniStreams: 1024,
+		MaxSubscriptionBytes:  64 << 20,
+		MaxSubscriptions:      128,
+		SetupTimeout:          10 * time.Second,
+		RequestTimeout:        10 * time.Second,
+		UnknownAliasWait:      2 * time.Second,
+		MaxGroupsInFlight:     4,
+	}
+}
+
+// Config configures a session, client or server side.
+type Config struct {
+	// Versions lists the drafts to offer, preferred first (default: 19, 18).
+	Versions []wire.Version
+	// Limits bounds what the peer can make this session hold.
+	Limits *Limits
+	// AuthToken, if set, is sent in SETUP as an AUTHORIZATION TOKEN of
+	// type 0 (negotiated out of band), draft-18 §9.2.1.4 {#setup-auth-token}.
+	AuthToken []byte
+	// Implementation is sent as MOQT IMPLEMENTATION (draft-18 §9.2.1.5).
+	Implementation string
+	// Logger receives the session's logs; nil uses slog.Default.
+	Logger *slog.Logger
+
+	// Accept vets a peer's SETUP on a server: return an error to refuse the
+	// session (it is closed with UNAUTHORIZED, or the *SessionError's code).
+	Accept func(s *Session) error
+
+	// Tracks resolves incoming SUBSCRIBE, FETCH and TRACK_STATUS requests;
+	// nil answers DOES_NOT_EXIST.
+	Tracks TrackSource
+	// OnPublishNamespace is called for an incoming PUBLISH_NAMESPACE
+	// (draft-18 §9.13). Returning an error refuses it; otherwise ctx is
+	// cancelled when the peer withdraws the namespace or the session ends.
+	OnPublishNamespace func(ctx context.Context, s *Session, ns wire.Namespace) error
+	// OnPublish is called for an incoming PUBLISH (draft-18 §9.7) with the
+	// track the session feeds from it. Returning an error refuses it.
+	OnPublish func(ctx context.Context, s *Session, t *Track) error
+	// OnSubscribeNamespace is called for an incoming SUBSCRIBE_NAMESPACE
+	// (draft-18 §9.16). The session sends NAMESPACE / NAMESPACE_DONE for
+	// each event until the channel closes or ctx is cancelled.
+	OnSubscribeNamespace func(ctx context.Context, s *Session, prefix wire.Namespace) (<-chan NamespaceEvent, error)
+}
+
+// TrackSource resolves a track requested by a peer.
+type TrackSource interface {
+	// Track returns the track, or an error: a *RequestError is sent as is,
+	// any other error as INTERNAL_ERROR.
+	Track(ctx context.Context, s *Session, req *TrackRequest) (*Track, error)
+}
+
+// TrackSourceFunc adapts a function to TrackSource.
+type TrackSourceFunc func(ctx context.Context, s *Session, req *TrackRequest) (*Track, error)
+
+// Track calls f.
+func (f TrackSourceFunc) Track(ctx context.Context, s *Session, req *TrackRequest) (*Track, error) {
+	return f(ctx, s, req)
+}
+
+// TrackRequest describes an incoming request for a track.
+type TrackRequest struct {
+	// Name is the requested track.
+	Name wire.FullTrackName
+	// Kind is "subscribe", "fetch" or "track_status".
+	Kind string
+	// AuthTokens are the request's AUTHORIZATION TOKEN values, resolved.
+	AuthTokens [][]byte
+}
+
+// NamespaceEvent announces a namespace appearing (Active) or going away.
+type NamespaceEvent struct {
+	Namespace wire.Namespace
+	Active    bool
+}
+
+// RequestError is a REQUEST_ERROR (draft-18 §9.6 {#message-request-error}),
+// returned by request methods when the peer refuses, and returned by handlers
+// to refuse a peer's request.
+type RequestError struct {
+	Code          wire.RequestErrorCode
+	Reason        string
+	RetryInterval time.Duration
+}
+
+func (e *RequestError) Error() string {
+	if e.Reason == "" {
+		return fmt.Sprintf("moq: request refused: %v", e.Code)
+	}
+	return fmt.Sprintf("moq: request refused: %v: %s", e.Code, e.Reason)
+}
+
+// Is matches another *RequestError with the same code.
+func (e *RequestError) Is(target error) bool {
+	t, ok := target.(*RequestError)
+	return ok && t.Code == e.Code
+}
+
+// SessionError is how a session ended: the termination code (draft-18 §3.5
+// {#session-termination}), the reason, and whether the peer closed it.
+type SessionError struct {
+	Code   wire.ErrorCode
+	Reason string
+	Remote bool
+}
+
+func (e *SessionError) Error() string {
+	who := "local"
+	if e.Remote {
+		who = "peer"
+	}
+	if e.Reason == "" {
+		return fmt.Sprintf("moq: session closed by %s: %v", who, e.Code)
+	}
+	return fmt.Sprintf("moq: session closed by %s: %v: %s", who, e.Code, e.Reason)
+}
+
+// Is matches another *SessionError with the same code.
+func (e *SessionError) Is(target error) bool {
+	t, ok := target.(*SessionError)
+	return ok && t.Code == e.Code
+}
+
+func (c *Config) limits() *Limits {
+	d := DefaultLimits()
+	if c == nil || c.Limits == nil {
+		return d
+	}
+	l := *c.Limits
+	if l.Wire == nil {
+		l.Wire = d.Wire
+	}
+	if l.MaxRequests <= 0 {
+		l.MaxRequests = d.MaxRequests
+	}
+	if l.MaxIncomingUniStreams <= 0 {
+		l.MaxIncomingUniStreams = d.MaxIncomingUniStreams
+	}
+	if l.MaxSubscriptionBytes <= 0 {
+		l.MaxSubscriptionBytes = d.MaxSubscriptionBytes
+	}
+	if l.MaxSubscriptions <= 0 {
+		l.MaxSubscriptions = d.MaxSubscriptions
+	}
+	if l.SetupTimeout <= 0 {
+		l.SetupTimeout = d.SetupTimeout
+	}
+	if l.RequestTimeout <= 0 {
+		l.RequestTimeout = d.RequestTimeout
+	}
+	if l.UnknownAliasWait <= 0 {
+		l.UnknownAliasWait = d.UnknownAliasWait
+	}
+	if l.MaxGroupsInFlight <= 0 {
+		l.MaxGroupsInFlight = d.MaxGroupsInFlight
+	}
+	return &l
+}

@@ -1,0 +1,303 @@
+package moq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/tributary-live/tributary/moq/wire"
+)
+
+// Announcement is a namespace this session published with PUBLISH_NAMESPACE
+// (draft-18 §9.13 {#message-pub-ns}). Requests for its tracks arrive through
+// Config.Tracks.
+type Announcement struct {
+	rs        *requestStream
+	namespace wire.Namespace
+	done      chan struct{}
+	err       error
+}
+
+// Namespace returns the published namespace.
+func (a *Announcement) Namespace() wire.Namespace { return a.namespace }
+
+// Done is closed when the peer ends the publication or the session ends.
+func (a *Announcement) Done() <-chan struct{} { return a.done }
+
+// Err returns why the publication ended.
+func (a *Announcement) Err() error {
+	select {
+	case <-a.done:
+		return a.err
+	default:
+		return nil
+	}
+}
+
+// Close withdraws the namespace by ending its request stream (§3.3.1).
+func (a *Announcement) Close() {
+	a.rs.str.Close()
+	a.rs.str.CancelRead(uint64(wire.ResetCancelled))
+}
+
+// PublishNamespace tells the peer this session publishes tracks under ns
+// (draft-18 §6.2). The peer then sends SUBSCRIBE and FETCH requests for them,
+// answered from Config.Tracks.
+func (s *Session) PublishNamespace(ctx context.Context, ns wire.Namespace, authToken []byte) (*Announcement, error) {
+	id, err := s.newRequestID()
+	if err != nil {
+		return nil, err
+	}
+	m := &wire.PublishNamespace{RequestID: id, Namespace: ns}
+	authParams(&m.Params, authToken)
+	rs, err := s.openRequest(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.response(ctx, rs)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := resp.(*wire.RequestOK); !ok {
+		err := &wire.Error{Code: wire.ErrProtocolViolation, Reason: fmt.Sprintf("PUBLISH_NAMESPACE answered with message 0x%x", resp.Type())}
+		s.fail(err, "publish namespace")
+		return nil, err
+	}
+	a := &Announcement{rs: rs, namespace: ns, done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		for {
+			if _, err := rs.read(); err != nil {
+				if errors.Is(err, io.EOF) {
+					err = nil
+				}
+				a.err = err
+				return
+			}
+		}
+	}()
+	return a, nil
+}
+
+// PublishOptions shape a PUBLISH.
+type PublishOptions struct {
+	// AuthToken is sent as an AUTHORIZATION TOKEN parameter.
+	AuthToken []byte
+}
+
+// Publication is a track pushed to the peer with PUBLISH (draft-18 §9.7).
+type Publication struct {
+	sub  *servedSub
+	done chan struct{}
+}
+
+// Done is closed when the publication ended: the track ended and
+// PUBLISH_DONE was sent, or the peer cancelled.
+func (p *Publication) Done() <-chan struct{} { return p.done }
+
+// Close stops the publication.
+func (p *Publication) Close() { p.sub.cancel(errors.New("moq: publication closed")) }
+
+// Publish pushes track t to the peer without waiting for a SUBSCRIBE
+// (draft-18 §9.7 {#message-publish}). Objects flow from the track's current
+// group once the peer accepts with PUBLISH_OK, until the track ends.
+func (s *Session) Publish(ctx context.Context, t *Track, opts *PublishOptions) (*Publication, error) {
+	if opts == nil {
+		opts = &PublishOptions{}
+	}
+	id, err := s.newRequestID()
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	alias := s.nextAlias
+	s.nextAlias++
+	s.mu.Unlock()
+	m := &wire.Publish{RequestID: id, Track: t.Name(), TrackAlias: alias, Properties: t.cfg.Properties}
+	largest, has := t.Largest()
+	if has {
+		m.Params.LargestObject = &largest
+	}
+	authParams(&m.Params, opts.AuthToken)
+	rs, err := s.openRequest(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.response(ctx, rs)
+	if err != nil {
+		return nil, err
+	}
+	ok, isOK := resp.(*wire.RequestOK)
+	if !isOK {
+		err := &wire.Error{Code: wire.ErrProtocolViolation, Reason: fmt.Sprintf("PUBLISH answered with message 0x%x", resp.Type())}
+		s.fail(err, "publish")
+		return nil, err
+	}
+	sub := &servedSub{
+		s: s, rs: rs, requestID: id, alias: alias, track: t,
+		priority: 128, order: t.cfg.GroupOrder, forward: true,
+		// Start at the current group: a viewer joins at its keyframe.
+		filter: wire.SubscriptionFilter{Type: wire.FilterAbsoluteStart},
+		wake:   make(chan struct{}, 1),
+	}
+	if has {
+		sub.filter.Start = wire.Location{Group: largest.Group}
+		sub.joining = largest
+	}
+	sub.applyParams(&ok.Params)
+	sub.ctx, sub.cancel = context.WithCancelCause(s.ctx)
+	s.mu.Lock()
+	s.served[id] = sub
+	s.mu.Unlock()
+	p := &Publication{sub: sub, done: make(chan struct{})}
+	start, _ := sub.startLocation(largest, has)
+	go sub.readUpdates()
+	go func() {
+		defer close(p.done)
+		sub.run(start)
+	}()
+	return p, nil
+}
+
+// servePublish accepts a PUBLISH from the peer (draft-18 §9.7): the session
+// feeds a local track from it and hands the track to Config.OnPublish.
+func (s *Session) servePublish(rs *requestStream, m *wire.Publish) {
+	if s.cfg.OnPublish == nil {
+		rs.refuse(&RequestError{Code: wire.RequestNotSupported, Reason: "this endpoint takes no PUBLISH"})
+		return
+	}
+	cfg := &TrackConfig{MaxBytes: s.lim.MaxSubscriptionBytes, Properties: m.Properties}
+	if p, ok := m.Properties.DefaultPublisherPriority(); ok {
+		cfg.Priority = p
+	}
+	if o, ok := m.Properties.DefaultGroupOrder(); ok {
+		cfg.GroupOrder = o
+	}
+	track, writer := NewTrack(m.Track, cfg)
+	sub := &Subscription{s: s, rs: rs, requestID: m.RequestID, alias: m.TrackAlias, track: track, writer: writer,
+		largest: m.Params.LargestObject, props: m.Properties, subgroup: make(map[uint64]int)}
+	if err := s.registerAlias(sub); err != nil {
+		return
+	}
+	ctx, cancel := context.WithCancelCause(s.ctx)
+	sub.onEnd = func() { cancel(errors.New("moq: publication ended")) }
+	if err := s.cfg.OnPublish(ctx, s, track); err != nil {
+		cancel(err)
+		sub.remove()
+		writer.Close(err)
+		rs.refuse(err)
+		return
+	}
+	if err := rs.write(&wire.RequestOK{}); err != nil {
+		sub.Close()
+		return
+	}
+	sub.readDone()
+}
+
+// NamespaceSubscription receives NAMESPACE and NAMESPACE_DONE for a prefix
+// (draft-18 §6.1, §9.14-9.16).
+type NamespaceSubscription struct {
+	rs     *requestStream
+	prefix wire.Namespace
+}
+
+// Next returns the next namespace event, with the full namespace.
+func (n *NamespaceSubscription) Next(ctx context.Context) (NamespaceEvent, error) {
+	type result struct {
+		m   wire.Message
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		m, err := n.rs.read()
+		ch <- result{m, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			return NamespaceEvent{}, r.err
+		}
+		full := func(suffix wire.Namespace) wire.Namespace {
+			out := make(wire.Namespace, 0, len(n.prefix)+len(suffix))
+			return append(append(out, n.prefix...), suffix...)
+		}
+		switch m := r.m.(type) {
+		case *wire.NamespaceMsg:
+			return NamespaceEvent{Namespace: full(m.Suffix), Active: true}, nil
+		case *wire.NamespaceDone:
+			return NamespaceEvent{Namespace: full(m.Suffix)}, nil
+		default:
+			return NamespaceEvent{}, fmt.Errorf("moq: unexpected message 0x%x on a namespace subscription", r.m.Type())
+		}
+	case <-ctx.Done():
+		n.Close()
+		return NamespaceEvent{}, context.Cause(ctx)
+	}
+}
+
+// Close ends the namespace subscription.
+func (n *NamespaceSubscription) Close() {
+	n.rs.str.CancelRead(uint64(wire.ResetCancelled))
+	n.rs.str.CancelWrite(uint64(wire.ResetCancelled))
+}
+
+// SubscribeNamespace asks the peer for the namespaces under prefix
+// (draft-18 §9.16 {#message-subscribe-ns}).
+func (s *Session) SubscribeNamespace(ctx context.Context, prefix wire.Namespace, authToken []byte) (*NamespaceSubscription, error) {
+	id, err := s.newRequestID()
+	if err != nil {
+		return nil, err
+	}
+	m := &wire.SubscribeNamespace{RequestID: id, Prefix: prefix}
+	authParams(&m.Params, authToken)
+	rs, err := s.openRequest(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.response(ctx, rs)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := resp.(*wire.RequestOK); !ok {
+		err := &wire.Error{Code: wire.ErrProtocolViolation, Reason: fmt.Sprintf("SUBSCRIBE_NAMESPACE answered with message 0x%x", resp.Type())}
+		s.fail(err, "subscribe namespace")
+		return nil, err
+	}
+	return &NamespaceSubscription{rs: rs, prefix: prefix}, nil
+}
+
+// TrackStatusResult is the answer to TRACK_STATUS (draft-18 §9.12).
+type TrackStatusResult struct {
+	// Largest is the track's largest location, when objects were published.
+	Largest    *wire.Location
+	Properties wire.Properties
+}
+
+// TrackStatus asks the peer for a track's status without subscribing.
+func (s *Session) TrackStatus(ctx context.Context, name wire.FullTrackName, authToken []byte) (*TrackStatusResult, error) {
+	id, err := s.newRequestID()
+	if err != nil {
+		return nil, err
+	}
+	m := &wire.TrackStatus{RequestID: id, Track: name}
+	authParams(&m.Params, authToken)
+	rs, err := s.openRequest(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.str.CancelRead(uint64(wire.ResetCancelled))
+	resp, err := s.response(ctx, rs)
+	if err != nil {
+		return nil, err
+	}
+	ok, isOK := resp.(*wire.RequestOK)
+	if !isOK {
+		err := &wire.Error{Code: wire.ErrProtocolViolation, Reason: fmt.Sprintf("TRACK_STATUS answered with message 0x%x", resp.Type())}
+		s.fail(err, "track status")
+		return nil, err
+	}
+	rs.str.Close()
+	return &TrackStatusResult{Largest: ok.Params.LargestObject, Properties: ok.Properties}, nil
+}

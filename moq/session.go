@@ -1,0 +1,560 @@
+package moq
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/tributary-live/tributary/moq/wire"
+)
+
+// Session is one MoQ session (draft-18 §3 {#session}): the control streams,
+// one bidirectional stream per request, and data streams and datagrams.
+// Its methods are safe for concurrent use.
+type Session struct {
+	conn     Conn
+	version  wire.Version
+	isClient bool
+	cfg      *Config
+	lim      *Limits
+	log      *slog.Logger
+
+	// What the peer said in SETUP.
+	path, authority, peerImpl string
+	peerTokens                [][]byte
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	ctrlMu  sync.Mutex
+	ctrlOut SendStream
+
+	mu            sync.Mutex
+	nextRequestID uint64
+	peerIDs       requestIDSet
+	nextAlias     uint64
+	incoming      map[uint64]*subscription // by track alias: what the peer sends us
+	aliasWait     chan struct{}            // closed and replaced when incoming changes
+	served        map[uint64]*servedSub    // by the peer's request ID: what we send the peer
+	fetches       map[uint64]*FetchStream  // by our request ID
+	goaway        *wire.GoAway
+	goawaySent    bool
+	goawayCh      chan struct{}
+	closeErr      error
+
+	// Accounting.
+	bytesIn, bytesOut, objectsIn, objectsOut uint64
+}
+
+// requestIDSet tracks the peer's request IDs to refuse duplicates
+// (draft-18 §9.1 {#request-id}) in bounded memory: every ID below low has
+// been seen; seen holds the ones above.
+type requestIDSet struct {
+	low  uint64
+	seen map[uint64]struct{}
+}
+
+// add records id and reports whether it was new.
+func (r *requestIDSet) add(id uint64, step uint64, max int) (fresh bool, overflow bool) {
+	if id < r.low {
+		return false, false
+	}
+	if _, ok := r.seen[id]; ok {
+		return false, false
+	}
+	if len(r.seen) >= max {
+		return false, true
+	}
+	if r.seen == nil {
+		r.seen = make(map[uint64]struct{})
+	}
+	r.seen[id] = struct{}{}
+	for {
+		if _, ok := r.seen[r.low]; !ok {
+			break
+		}
+		delete(r.seen, r.low)
+		r.low += step
+	}
+	return true, false
+}
+
+func newSession(c Conn, v wire.Version, isClient bool, cfg *Config) *Session {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Session{
+		conn: c, version: v, isClient: isClient, cfg: cfg, lim: cfg.limits(),
+		incoming:  make(map[uint64]*subscription),
+		aliasWait: make(chan struct{}),
+		served:    make(map[uint64]*servedSub),
+		fetches:   make(map[uint64]*FetchStream),
+		goawayCh:  make(chan struct{}),
+	}
+	s.log = log.With("peer", c.RemoteAddr().String(), "transport", c.Transport(), "version", v.ALPN())
+	// Client request IDs are even from 0, the server's odd from 1 (§9.1).
+	if isClient {
+		s.nextRequestID, s.peerIDs.low = 0, 1
+	} else {
+		s.nextRequestID, s.peerIDs.low = 1, 0
+	}
+	s.ctx, s.cancel = context.WithCancelCause(context.Background())
+	context.AfterFunc(c.Context(), func() {
+		s.cancel(s.transportCloseError(context.Cause(c.Context())))
+	})
+	return s
+}
+
+func (s *Session) transportCloseError(err error) error {
+	if code, reason, remote, ok := closeCode(err); ok {
+		return &SessionError{Code: wire.ErrorCode(code), Reason: reason, Remote: remote}
+	}
+	if err == nil {
+		err = net.ErrClosed
+	}
+	return fmt.Errorf("moq: connection lost: %w", err)
+}
+
+// connect runs the client side of session setup (draft-18 §3.3 {#session-init}).
+func connect(ctx context.Context, c Conn, v wire.Version, cfg *Config, authority, path string) (*Session, error) {
+	s := newSession(c, v, true, cfg)
+	impl := s.implementation()
+	setup := &wire.Setup{MoqtImplementation: &impl}
+	if c.Transport() == "quic" {
+		// PATH and AUTHORITY travel as setup options on native QUIC only (§9.2.1.1-2).
+		setup.Path, setup.Authority = &path, &authority
+	}
+	if len(s.cfg.AuthToken) > 0 {
+		setup.AuthorizationTokens = []wire.Token{{AliasType: wire.AliasUseValue, Value: s.cfg.AuthToken}}
+	}
+	if err := s.handshake(ctx, setup); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// accept runs the server side of session setup.
+func accept(c Conn, v wire.Version, wtPath string, cfg *Config) (*Session, error) {
+	s := newSession(c, v, false, cfg)
+	s.path = wtPath
+	ctx, cancel := context.WithTimeout(s.ctx, s.lim.SetupTimeout)
+	defer cancel()
+	impl := s.implementation()
+	if err := s.handshake(ctx, &wire.Setup{MoqtImplementation: &impl}); err != nil {
+		return nil, err
+	}
+	if s.cfg.Accept != nil {
+		if err := s.cfg.Accept(s); err != nil {
+			code := wire.ErrUnauthorized
+			if se, ok := errors.AsType[*SessionError](err); ok {
+				code = se.Code
+			}
+			s.log.Info("moq: session refused", "err", err)
+			s.CloseWithError(code, err.Error())
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Session) implementation() string {
+	if s.cfg.Implementation != "" {
+		return s.cfg.Implementation
+	}
+	return "tributary"
+}
+
+// handshake exchanges SETUP on the two unidirectional control streams and
+// starts the session's loops.
+func (s *Session) handshake(ctx context.Context, setup *wire.Setup) error {
+	out, err := s.conn.OpenUniStream(ctx)
+	if err != nil {
+		return fmt.Errorf("moq: open control stream: %w", err)
+	}
+	out.SetPriority(0) // control first (draft-18 §7.2)
+	s.ctrlOut = out
+	if err := s.writeControl(setup); err != nil {
+		return fmt.Errorf("moq: send SETUP: %w", err)
+	}
+
+	// Data streams may arrive before the peer's control stream; they wait
+	// for setup (draft-18 §3.3) through s.ready.
+	ready := make(chan struct{})
+	peerSetup := make(chan error, 1)
+	var ctrlIn *bufio.Reader
+	go s.acceptUniLoop(ready, func(r *bufio.Reader) {
+		ctrlIn = r
+		m, err := wire.ReadMessage(r, s.version, s.lim.Wire)
+		if err != nil {
+			peerSetup <- err
+			return
+		}
+		su, ok := m.(*wire.Setup)
+		if !ok {
+			peerSetup <- &wire.Error{Code: wire.ErrProtocolViolation, Reason: "control stream must start with SETUP"}
+			return
+		}
+		peerSetup <- s.applyPeerSetup(su)
+	})
+	select {
+	case err := <-peerSetup:
+		if err != nil {
+			s.fail(err, "setup")
+			return err
+		}
+	case <-ctx.Done():
+		err := fmt.Errorf("moq: no SETUP from peer: %w", context.Cause(ctx))
+		s.CloseWithError(wire.ErrControlMessageTimeout, "no SETUP received")
+		return err
+	case <-s.ctx.Done():
+		return context.Cause(s.ctx)
+	}
+	close(ready)
+	go s.controlLoop(ctrlIn)
+	go s.acceptBidiLoop()
+	go s.datagramLoop()
+	s.log.Debug("moq: session established", "path", s.path, "peer_impl", s.peerImpl)
+	return nil
+}
+
+func (s *Session) applyPeerSetup(su *wire.Setup) error {
+	if s.isClient {
+		if su.Path != nil || su.Authority != nil {
+			return &wire.Error{Code: wire.ErrInvalidPath, Reason: "server sent PATH or AUTHORITY"}
+		}
+	} else if s.conn.Transport() == "quic" {
+		if su.Path != nil {
+			s.path = *su.Path
+		}
+		if su.Authority != nil {
+			s.authority = *su.Authority
+		}
+	} else if su.Path != nil || su.Authority != nil {
+		return &wire.Error{Code: wire.ErrInvalidPath, Reason: "PATH or AUTHORITY on WebTransport"}
+	}
+	if su.MoqtImplementation != nil {
+		s.peerImpl = *su.MoqtImplementation
+	}
+	for _, t := range su.AuthorizationTokens {
+		switch t.AliasType {
+		case wire.AliasUseValue, wire.AliasRegister:
+			s.peerTokens = append(s.peerTokens, t.Value)
+		default:
+			if !s.isClient {
+				return &wire.Error{Code: wire.ErrProtocolViolation, Reason: "DELETE or USE_ALIAS token in SETUP"}
+			}
+		}
+	}
+	return nil
+}
+
+// fail closes the session for a protocol error, logging the peer and the
+// limit or rule it broke.
+func (s *Session) fail(err error, where string) {
+	code := wire.ErrProtocolViolation
+	if c, ok := wire.CodeOf(err); ok {
+		code = c
+	}
+	s.log.Warn("moq: closing session", "where", where, "code", code, "err", err)
+	s.CloseWithError(code, err.Error())
+}
+
+func (s *Session) writeControl(m wire.Message) error {
+	b, err := wire.AppendMessage(nil, s.version, m)
+	if err != nil {
+		return err
+	}
+	s.ctrlMu.Lock()
+	defer s.ctrlMu.Unlock()
+	_, err = s.ctrlOut.Write(b)
+	return err
+}
+
+func (s *Session) controlLoop(r *bufio.Reader) {
+	for {
+		m, err := wire.ReadMessage(r, s.version, s.lim.Wire)
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return
+			}
+			if errors.Is(err, io.EOF) {
+				// A control stream must stay open for the whole session (§3.3).
+				err = &wire.Error{Code: wire.ErrProtocolViolation, Reason: "control stream closed"}
+			}
+			s.fail(err, "control stream")
+			return
+		}
+		switch m := m.(type) {
+		case *wire.GoAway:
+			if err := s.onGoAway(m); err != nil {
+				s.fail(err, "GOAWAY")
+				return
+			}
+		default:
+			s.fail(&wire.Error{Code: wire.ErrProtocolViolation, Reason: fmt.Sprintf("unexpected message 0x%x on control stream", m.Type())}, "control stream")
+			return
+		}
+	}
+}
+
+func (s *Session) onGoAway(m *wire.GoAway) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.goaway != nil {
+		return &wire.Error{Code: wire.ErrProtocolViolation, Reason: "second GOAWAY"}
+	}
+	if !s.isClient && m.NewSessionURI != "" {
+		return &wire.Error{Code: wire.ErrProtocolViolation, Reason: "GOAWAY from client with a URI"}
+	}
+	s.goaway = m
+	close(s.goawayCh)
+	s.log.Info("moq: peer is going away", "new_uri", m.NewSessionURI, "timeout_ms", m.Timeout)
+	return nil
+}
+
+// GoAway tells the peer this session will end (draft-18 §9.3 {#message-goaway}):
+// a server may name a new session URI; timeout is how long it waits before
+// closing with GOAWAY_TIMEOUT (0: no specific timeout). New requests from the
+// peer are refused with GOING_AWAY afterwards.
+func (s *Session) GoAway(newURI string, timeout time.Duration) error {
+	s.mu.Lock()
+	if s.goawaySent {
+		s.mu.Unlock()
+		return nil
+	}
+	s.goawaySent = true
+	s.mu.Unlock()
+	if s.isClient {
+		newURI = ""
+	}
+	g := &wire.GoAway{NewSessionURI: newURI, Timeout: uint64(timeout / time.Millisecond)}
+	if s.version == wire.Draft18 {
+		s.mu.Lock()
+		g.RequestID, g.HasRequestID = s.peerIDs.low, true
+		s.mu.Unlock()
+	}
+	err := s.writeControl(g)
+	if timeout > 0 {
+		time.AfterFunc(timeout, func() { s.CloseWithError(wire.ErrGoAwayTimeout, "GOAWAY timeout") })
+	}
+	return err
+}
+
+// GoingAway returns a channel closed when the peer sent GOAWAY.
+func (s *Session) GoingAway() <-chan struct{} { return s.goawayCh }
+
+// GoAwayURI returns the new session URI of the peer's GOAWAY, if any.
+func (s *Session) GoAwayURI() (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.goaway == nil {
+		return "", false
+	}
+	return s.goaway.NewSessionURI, true
+}
+
+// Version returns the negotiated draft.
+func (s *Session) Version() wire.Version { return s.version }
+
+// Path returns the path the client connected to (PATH setup option on native
+// QUIC, the request path on WebTransport).
+func (s *Session) Path() string { return s.path }
+
+// Authority returns the client's AUTHORITY setup option (native QUIC).
+func (s *Session) Authority() string { return s.authority }
+
+// PeerImplementation returns the peer's MOQT IMPLEMENTATION option.
+func (s *Session) PeerImplementation() string { return s.peerImpl }
+
+// PeerAuthTokens returns the AUTHORIZATION TOKEN values of the peer's SETUP.
+func (s *Session) PeerAuthTokens() [][]byte { return s.peerTokens }
+
+// Transport returns "quic" or "webtransport".
+func (s *Session) Transport() string { return s.conn.Transport() }
+
+// RemoteAddr returns the peer's address.
+func (s *Session) RemoteAddr() net.Addr { return s.conn.RemoteAddr() }
+
+// IsClient reports whether this end dialled the session.
+func (s *Session) IsClient() bool { return s.isClient }
+
+// Context is cancelled, with the reason as its cause, when the session ends.
+func (s *Session) Context() context.Context { return s.ctx }
+
+// Err returns why the session ended, or nil while it runs.
+func (s *Session) Err() error {
+	if s.ctx.Err() == nil {
+		return nil
+	}
+	return context.Cause(s.ctx)
+}
+
+// Stats returns the object and payload byte counts sent and received.
+func (s *Session) Stats() (objectsIn, bytesIn, objectsOut, bytesOut uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.objectsIn, s.bytesIn, s.objectsOut, s.bytesOut
+}
+
+func (s *Session) countIn(n int) {
+	s.mu.Lock()
+	s.objectsIn++
+	s.bytesIn += uint64(n)
+	s.mu.Unlock()
+}
+
+func (s *Session) countOut(n int) {
+	s.mu.Lock()
+	s.objectsOut++
+	s.bytesOut += uint64(n)
+	s.mu.Unlock()
+}
+
+// CloseWithError ends the session with a termination code (draft-18 §3.5).
+func (s *Session) CloseWithError(code wire.ErrorCode, reason string) error {
+	if len(reason) > 1024 {
+		reason = reason[:1024]
+	}
+	s.cancel(&SessionError{Code: code, Reason: reason})
+	return s.conn.CloseWithError(uint64(code), reason)
+}
+
+// Close ends the session with NO_ERROR.
+func (s *Session) Close() error { return s.CloseWithError(wire.ErrNoError, "") }
+
+// newRequestID returns the next request ID of this endpoint (§9.1).
+func (s *Session) newRequestID() (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.goaway != nil {
+		return 0, &RequestError{Code: wire.RequestGoingAway, Reason: "peer sent GOAWAY"}
+	}
+	id := s.nextRequestID
+	s.nextRequestID += 2
+	return id, nil
+}
+
+// checkPeerRequestID validates a request ID from the peer: parity and
+// uniqueness (§9.1); a violation closes the session with INVALID_REQUEST_ID.
+func (s *Session) checkPeerRequestID(id uint64) error {
+	wantOdd := s.isClient // the server's IDs are odd
+	if (id%2 == 1) != wantOdd {
+		return &wire.Error{Code: wire.ErrInvalidRequestID, Reason: fmt.Sprintf("request ID %d has the wrong parity", id)}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fresh, overflow := s.peerIDs.add(id, 2, 4*s.lim.MaxRequests)
+	if overflow {
+		return &wire.Error{Code: wire.ErrProtocolViolation, Reason: fmt.Sprintf("limit MaxRequests: more than %d request IDs outstanding", 4*s.lim.MaxRequests)}
+	}
+	if !fresh {
+		return &wire.Error{Code: wire.ErrInvalidRequestID, Reason: fmt.Sprintf("duplicate request ID %d", id)}
+	}
+	return nil
+}
+
+// acceptUniLoop reads unidirectional streams: the peer's control stream
+// (starting with SETUP, type 0x2F00) and data streams (§3.4 {#stream-types}).
+func (s *Session) acceptUniLoop(ready <-chan struct{}, onControl func(*bufio.Reader)) {
+	gotControl := false
+	for {
+		str, err := s.conn.AcceptUniStream(s.ctx)
+		if err != nil {
+			return
+		}
+		r := bufio.NewReaderSize(str, 4096)
+		if !gotControl {
+			// Peek the stream type without consuming it: SETUP's type is the
+			// control stream's type, and ReadMessage reads it.
+			t, err := peekVarint(r)
+			if err != nil {
+				str.CancelRead(uint64(wire.ResetInternalError))
+				continue
+			}
+			if t == wire.StreamTypeSetup {
+				gotControl = true
+				go onControl(r)
+				continue
+			}
+		}
+		go s.handleDataStream(str, r, ready)
+	}
+}
+
+// peekVarint returns the stream's first varint without consuming it.
+func peekVarint(r *bufio.Reader) (uint64, error) {
+	first, err := r.Peek(1)
+	if err != nil {
+		return 0, err
+	}
+	n := varintLenFromFirst(first[0])
+	b, err := r.Peek(n)
+	if err != nil {
+		return 0, err
+	}
+	v, _, err := wire.ParseVarint(b)
+	return v, err
+}
+
+func (s *Session) handleDataStream(str ReceiveStream, r *bufio.Reader, ready <-chan struct{}) {
+	select {
+	case <-ready:
+	case <-s.ctx.Done():
+		return
+	}
+	typ, err := wire.ReadVarint(r)
+	if err != nil {
+		str.CancelRead(uint64(wire.ResetInternalError))
+		return
+	}
+	switch {
+	case wire.IsSubgroupStreamType(typ):
+		s.readSubgroup(str, r, typ)
+	case typ == wire.StreamTypeFetch:
+		s.readFetchStream(str, r)
+	case typ == wire.StreamTypePadding:
+		str.CancelRead(uint64(wire.ResetCancelled))
+	default:
+		s.fail(&wire.Error{Code: wire.ErrProtocolViolation, Reason: fmt.Sprintf("unknown stream type 0x%x", typ)}, "data stream")
+	}
+}
+
+func (s *Session) acceptBidiLoop() {
+	for {
+		str, err := s.conn.AcceptStream(s.ctx)
+		if err != nil {
+			return
+		}
+		go s.handleRequest(str)
+	}
+}
+
+func (s *Session) datagramLoop() {
+	for {
+		b, err := s.conn.ReceiveDatagram(s.ctx)
+		if err != nil {
+			return
+		}
+		s.handleDatagram(b)
+	}
+}
+
+// varintLenFromFirst returns a varint's length from its first byte: the
+// count of leading one bits plus one, 9 for 0xFF (draft-18 §1.4.1).
+func varintLenFromFirst(c byte) int {
+	n := 1
+	for mask := byte(0x80); mask != 0 && c&mask != 0; mask >>= 1 {
+		n++
+	}
+	return n
+}
