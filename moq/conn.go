@@ -119,12 +119,12 @@ func (q quicStream) Context() context.Context           { return q.s.Context() }
 
 type quicSend struct{ s *quic.SendStream }
 
-func (q quicSend) Write(b []byte) (int, error)         { return q.s.Write(b) }
-func (q quicSend) Close() error                        { return q.s.Close() }
-func (q quicSend) CancelWrite(code uint64)             { q.s.CancelWrite(quic.StreamErrorCode(code)) }
-func (q quicSend) SetWriteDeadline(t time.Time) error  { return q.s.SetWriteDeadline(t) }
-func (q quicSend) SetPriority(u int)                   { q.s.SetPriority(int8(u), false) }
-func (q quicSend) Context() context.Context            { return q.s.Context() }
+func (q quicSend) Write(b []byte) (int, error)        { return q.s.Write(b) }
+func (q quicSend) Close() error                       { return q.s.Close() }
+func (q quicSend) CancelWrite(code uint64)            { q.s.CancelWrite(quic.StreamErrorCode(code)) }
+func (q quicSend) SetWriteDeadline(t time.Time) error { return q.s.SetWriteDeadline(t) }
+func (q quicSend) SetPriority(u int)                  { q.s.SetPriority(int8(u), false) }
+func (q quicSend) Context() context.Context           { return q.s.Context() }
 
 type quicRecv struct{ s *quic.ReceiveStream }
 

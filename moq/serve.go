@@ -419,9 +419,9 @@ var errTooFarBehind = errors.New("moq: group dropped: subscriber too far behind"
 func (sub *servedSub) sendGroup(ctx context.Context, g *GroupReader, start wire.Location) {
 	s := sub.s
 	var (
-		str    SendStream
-		buf    []byte
-		sw     wire.SubgroupWriter
+		str SendStream
+		buf []byte
+		sw  wire.SubgroupWriter
 	)
 	defer func() {
 		if str == nil {
