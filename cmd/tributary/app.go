@@ -1,12 +1,41 @@
 package main
 
 import (
+	"flag"
 	"fmt"
+	"log/slog"
 	"os"
+
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"github.com/tributary-live/tributary/app"
+	"github.com/tributary-live/tributary/ui"
 )
 
-// runApp opens the desktop app. Until the app lands it says so.
+// runApp opens the desktop app on its embedded default: the personal relay
+// with the demo broadcast, playing.
 func runApp(args []string) int {
-	fmt.Fprintln(os.Stderr, "tributary: the desktop app is not built yet; try 'tributary interop --list'")
-	return 1
+	fs := flag.NewFlagSet("tributary", flag.ContinueOnError)
+	configDir := fs.String("config-dir", "", "keep settings and accounts here (default: the user's config directory)")
+	noDemo := fs.Bool("no-demo", false, "do not start the demo broadcast")
+	verbose := fs.Bool("v", false, "log debug messages")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	core := app.New(app.Options{ConfigDir: *configDir, NoDemo: *noDemo, Logger: log})
+	fa := fyneapp.NewWithID("live.tributary.app")
+	w := ui.New(fa, core)
+	core.Start()
+	w.Window().ShowAndRun()
+	if err := core.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "tributary:", err)
+		return 1
+	}
+	return 0
 }

@@ -1,0 +1,317 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"image"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// liveBackend is what the core needs from capture and publishing.
+type liveBackend interface {
+	// devices lists cameras and microphones.
+	devices(ctx context.Context) (cameras, mics []Device, err error)
+	// preview shows a camera and measures a microphone until ctx ends.
+	preview(ctx context.Context, camera, mic string, frame func(image.Image), level func(float64)) error
+	// start publishes to relay and returns the running broadcast.
+	start(ctx context.Context, opts LiveOptions, relayURL string, relay relayInfo, frame func(image.Image), level func(float64)) (liveHandle, error)
+}
+
+// liveHandle is a running broadcast.
+type liveHandle interface {
+	// watchURL is where viewers watch.
+	watchURL() string
+	// figures are the viewers (-1 unknown) and the upload bitrate.
+	figures() (viewers int, uploadKbps float64)
+	close() error
+}
+
+// liveRun is the Go live screen's activity: preview, then broadcast.
+type liveRun struct {
+	previewCancel context.CancelFunc
+	startCancel   context.CancelFunc
+	h             liveHandle
+	endPost       func(context.Context) error
+	level         atomic.Uint64 // math.Float64bits of the mic level, x1e6
+}
+
+// SetPreviewSink sets where the camera preview's frames go (nil for none).
+func (c *Core) SetPreviewSink(s VideoSink) {
+	if s == nil {
+		c.preview.Store(nil)
+		return
+	}
+	c.preview.Store(&videoSinkBox{s})
+}
+
+func (c *Core) previewFrame(img image.Image) {
+	if b := c.preview.Load(); b != nil {
+		b.s.VideoFrame(img)
+	}
+}
+
+func (c *Core) liveState() *liveRun {
+	if c.liveRun == nil {
+		c.liveRun = &liveRun{}
+	}
+	return c.liveRun
+}
+
+// OpenGoLive lists devices and starts the camera preview and microphone
+// meter; call it when the Go live screen opens.
+func (c *Core) OpenGoLive() {
+	c.do(func() {
+		if c.svc.live == nil {
+			return
+		}
+		l := c.liveState()
+		if l.previewCancel != nil || l.h != nil {
+			return
+		}
+		ctx, cancel := context.WithCancel(c.ctx)
+		l.previewCancel = cancel
+		c.st.Live.Step = Step{Busy: true, Label: "Looking for cameras and microphones…"}
+		svc := c.svc.live
+		c.goBG(func() {
+			dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
+			cams, mics, err := svc.devices(dctx)
+			dcancel()
+			var opts LiveOptions
+			ok := true
+			c.do(func() {
+				if ctx.Err() != nil {
+					ok = false
+					return
+				}
+				c.st.Live.Step = Step{}
+				c.st.Live.Cameras, c.st.Live.Microphones = cams, mics
+				if err != nil {
+					c.st.Live.Err = AsProblem("Looking for cameras and microphones", err)
+				}
+				o := &c.st.Live.Options
+				if !hasDevice(cams, o.Camera) && len(cams) > 0 {
+					o.Camera = cams[0].ID
+				}
+				if !hasDevice(mics, o.Microphone) && len(mics) > 0 {
+					o.Microphone = mics[0].ID
+				}
+				opts = *o
+			})
+			if !ok || (len(cams) == 0 && len(mics) == 0) {
+				return
+			}
+			c.runPreview(ctx, svc, opts)
+		})
+	})
+}
+
+// runPreview runs the preview until ctx ends, reporting a device error.
+func (c *Core) runPreview(ctx context.Context, svc liveBackend, o LiveOptions) {
+	l := c.liveRun
+	err := svc.preview(ctx, o.Camera, o.Microphone, c.previewFrame, func(v float64) { l.setLevel(v) })
+	if err != nil && ctx.Err() == nil {
+		c.do(func() { c.st.Live.Err = deviceProblem(err) })
+	}
+}
+
+func (l *liveRun) setLevel(v float64) { l.level.Store(uint64(min(max(v, 0), 1) * 1e6)) }
+
+func (l *liveRun) levelValue() float64 { return float64(l.level.Load()) / 1e6 }
+
+func hasDevice(ds []Device, id string) bool {
+	for _, d := range ds {
+		if d.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func deviceProblem(err error) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	return &Problem{What: "The camera or microphone could not be opened: " + err.Error(), Todo: "Close other programs that use it, or pick another device.", Err: err}
+}
+
+// CloseGoLive stops the preview (not a running broadcast); call it when the
+// Go live screen closes.
+func (c *Core) CloseGoLive() {
+	c.do(func() {
+		if l := c.liveRun; l != nil && l.previewCancel != nil && l.h == nil && l.startCancel == nil {
+			l.previewCancel()
+			l.previewCancel = nil
+		}
+	})
+}
+
+// SetLiveOptions changes the Go live choices; a new device restarts the
+// preview.
+func (c *Core) SetLiveOptions(o LiveOptions) {
+	c.do(func() {
+		old := c.st.Live.Options
+		c.st.Live.Options = o
+		l := c.liveRun
+		if c.svc.live == nil || l == nil || l.h != nil || l.previewCancel == nil {
+			return
+		}
+		if old.Camera != o.Camera || old.Microphone != o.Microphone {
+			l.previewCancel()
+			ctx, cancel := context.WithCancel(c.ctx)
+			l.previewCancel = cancel
+			svc := c.svc.live
+			c.goBG(func() { c.runPreview(ctx, svc, o) })
+		}
+	})
+}
+
+// GoLive starts broadcasting with the current options, and announces it
+// when asked to.
+func (c *Core) GoLive() {
+	c.do(func() {
+		if c.svc.live == nil {
+			return
+		}
+		l := c.liveState()
+		if l.h != nil || l.startCancel != nil {
+			return
+		}
+		o := c.st.Live.Options
+		o.Title = strings.TrimSpace(o.Title)
+		if o.Title == "" {
+			c.st.Live.Err = &Problem{What: "Your stream has no title.", Todo: "Give it a title so followers know what it is."}
+			return
+		}
+		if len([]rune(o.Title)) > 200 {
+			c.st.Live.Err = &Problem{What: "The title is longer than 200 characters.", Todo: "Shorten it."}
+			return
+		}
+		relayURL := c.st.Settings.HomeRelayURL
+		var info relayInfo
+		if relayURL == "" {
+			if c.relayRun == nil || c.relayRun.h == nil {
+				c.st.Live.Err = &Problem{What: "There is no relay to send your stream to.", Todo: "Turn on your personal relay in Relay, or set a home relay URL in Settings."}
+				return
+			}
+			info = c.relayRun.info
+			relayURL = info.URL
+		}
+		var acc *Account
+		if o.Announce {
+			if len(c.st.Accounts) == 0 {
+				c.st.Live.Err = &Problem{What: "You asked to announce the stream, but no account is signed in.", Todo: "Sign in, or untick Announce to followers."}
+				return
+			}
+			a := c.st.Accounts[0]
+			acc = &a
+		}
+		if l.previewCancel != nil {
+			l.previewCancel()
+			l.previewCancel = nil
+		}
+		ctx, cancel := context.WithCancel(c.ctx)
+		l.startCancel = cancel
+		c.st.Live.Err = nil
+		c.st.Live.Step = Step{Busy: true, Label: "Connecting to " + hostOf(relayURL) + "…"}
+		svc, fedi := c.svc.live, c.svc.fedi
+		c.goBG(func() {
+			h, err := svc.start(ctx, o, relayURL, info, c.previewFrame, func(v float64) { l.setLevel(v) })
+			var postURL string
+			var end func(context.Context) error
+			var annErr error
+			if err == nil && acc != nil && fedi != nil {
+				c.do(func() { c.st.Live.Step.Label = "Announcing to your followers…" })
+				actx, acancel := context.WithTimeout(ctx, 20*time.Second)
+				postURL, end, annErr = fedi.announce(actx, acc.ID, o.Title, h.watchURL(), o.Visibility)
+				acancel()
+			}
+			c.do(func() {
+				l.startCancel = nil
+				if ctx.Err() != nil {
+					if h != nil {
+						c.goBG(func() { h.close() })
+					}
+					return
+				}
+				c.st.Live.Step = Step{}
+				if err != nil {
+					cancel()
+					c.st.Live.Err = AsProblem("Going live on "+hostOf(relayURL), err)
+					return
+				}
+				l.h = h
+				l.endPost = end
+				c.st.Live.Live = true
+				c.st.Live.Since = time.Now()
+				c.st.Live.URL = h.watchURL()
+				c.st.Live.Announced = postURL
+				if annErr != nil {
+					c.st.Live.Err = &Problem{What: "You are live, but the announcement could not be posted: " + annErr.Error(), Todo: "Share the watch link yourself, or stop and try again.", Err: annErr}
+				}
+			})
+		})
+	})
+}
+
+// EndLive stops broadcasting and marks the announcement as ended.
+func (c *Core) EndLive() {
+	c.do(func() { c.stopLiveNow() })
+}
+
+func (c *Core) stopLiveNow() {
+	l := c.liveRun
+	if l == nil {
+		return
+	}
+	if l.startCancel != nil {
+		l.startCancel()
+		l.startCancel = nil
+	}
+	if l.previewCancel != nil {
+		l.previewCancel()
+		l.previewCancel = nil
+	}
+	h, end := l.h, l.endPost
+	l.h, l.endPost = nil, nil
+	c.st.Live.Live = false
+	c.st.Live.Step = Step{}
+	c.st.Live.Viewers = -1
+	c.st.Live.UploadKbps = 0
+	c.st.Live.MicLevel = 0
+	if h == nil {
+		return
+	}
+	c.st.Live.Step = Step{Busy: true, Label: "Ending your stream…"}
+	c.goBG(func() {
+		err := h.close()
+		var postErr error
+		if end != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			postErr = end(ctx)
+			cancel()
+		}
+		c.do(func() {
+			c.st.Live.Step = Step{}
+			if postErr != nil {
+				c.st.Live.Err = &Problem{What: "Your stream ended, but the announcement could not be marked as ended: " + postErr.Error(), Todo: "Edit or delete the post on your server.", Err: postErr}
+			} else if err != nil {
+				c.log.Warn("end live", "err", err)
+			}
+		})
+	})
+}
+
+func (c *Core) refreshLiveFigures() bool {
+	l := c.liveRun
+	if l == nil {
+		return false
+	}
+	c.st.Live.MicLevel = l.levelValue()
+	if l.h != nil {
+		c.st.Live.Viewers, c.st.Live.UploadKbps = l.h.figures()
+	}
+	return l.h != nil || l.previewCancel != nil
+}
