@@ -59,6 +59,9 @@ func (d *decoder) take(n uint64, what string) []byte {
 		d.fail(truncated(what))
 		return nil
 	}
+	if n == 0 {
+		return nil
+	}
 	p := d.b[:n:n]
 	d.b = d.b[n:]
 	return p
@@ -71,6 +74,9 @@ func (d *decoder) rest() []byte {
 	}
 	p := d.b
 	d.b = nil
+	if len(p) == 0 {
+		return nil
+	}
 	return p
 }
 

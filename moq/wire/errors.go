@@ -72,9 +72,9 @@ type Error struct {
 // Error returns "moq: CODE: reason".
 func (e *Error) Error() string {
 	if e.err != nil {
-		return fmt.Sprintf("moq: %s: %s: %v", e.Code, e.Reason, e.err)
+		return fmt.Sprintf("moq: %s: %s: %v", e.Code.String(), e.Reason, e.err)
 	}
-	return fmt.Sprintf("moq: %s: %s", e.Code, e.Reason)
+	return fmt.Sprintf("moq: %s: %s", e.Code.String(), e.Reason)
 }
 
 // Unwrap returns the underlying cause, if any (e.g. io.ErrUnexpectedEOF).

@@ -126,11 +126,8 @@ func (w *FetchWriter) AppendObject(b []byte, o *FetchObject) ([]byte, error) {
 		flags |= fetchGroupDelta | fetchObjectDelta
 		groupDelta, objectDelta = o.Group, o.ID
 	case o.Group == st.group:
-		if o.ID <= st.id && st.hasObj {
+		if o.ID <= st.id {
 			return b, fmt.Errorf("moq: object %d not above previous %d in group %d", o.ID, st.id, o.Group)
-		}
-		if o.ID < st.id {
-			return b, fmt.Errorf("moq: object %d below end of range %d in group %d", o.ID, st.id, o.Group)
 		}
 		if st.id == math.MaxUint64 || o.ID != st.id+1 {
 			flags |= fetchObjectDelta
@@ -285,6 +282,9 @@ func (f *FetchReader) Next(o *FetchObject) error {
 		if flags&fetchGroupDelta != 0 {
 			o.ID = d
 		} else {
+			if d == 0 {
+				return protocolViolation("object ID %d repeated in group %d", st.id, st.group)
+			}
 			if d > math.MaxUint64-st.id {
 				return protocolViolation("object ID overflows")
 			}

@@ -232,6 +232,9 @@ func (d *decoder) namespace(what string) Namespace {
 		d.fail(truncated(what))
 		return nil
 	}
+	if n == 0 {
+		return nil
+	}
 	maxBytes := clamp(d.lim.MaxNamespaceBytes, maxFullTrackName)
 	ns := make(Namespace, n)
 	total := 0
