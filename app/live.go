@@ -78,11 +78,8 @@ func (c *Core) OpenGoLive() {
 			dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
 			cams, mics, err := svc.devices(dctx)
 			dcancel()
-			var opts LiveOptions
-			ok := true
 			c.do(func() {
 				if ctx.Err() != nil {
-					ok = false
 					return
 				}
 				c.st.Live.Step = Step{}
@@ -97,12 +94,12 @@ func (c *Core) OpenGoLive() {
 				if !hasDevice(mics, o.Microphone) && len(mics) > 0 {
 					o.Microphone = mics[0].ID
 				}
-				opts = *o
+				if len(cams) == 0 && len(mics) == 0 {
+					return
+				}
+				opts := *o
+				c.goBG(func() { c.runPreview(ctx, svc, opts) })
 			})
-			if !ok || (len(cams) == 0 && len(mics) == 0) {
-				return
-			}
-			c.runPreview(ctx, svc, opts)
 		})
 	})
 }
