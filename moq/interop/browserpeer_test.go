@@ -235,4 +235,3 @@ func payload(seed uint32, g, o uint64, size int) []byte {
 	}
 	return out
 }
-
