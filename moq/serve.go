@@ -369,6 +369,10 @@ func (sub *servedSub) run(start wire.Location) {
 	var active []*inflight
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// Groups open their streams in group order (see streamTurn), so the
+	// peer sees them in the order they were published.
+	prev := make(chan struct{})
+	close(prev)
 
 	for {
 		g, err := reader.NextGroup(sub.ctx)
@@ -403,12 +407,15 @@ func (sub *servedSub) run(start wire.Location) {
 		gctx, gcancel := context.WithCancelCause(sub.ctx)
 		a := &inflight{id: g.ID(), cancel: gcancel, done: make(chan struct{})}
 		active = append(active, a)
+		turn := &streamTurn{prev: prev, mine: make(chan struct{})}
+		prev = turn.mine
 		wg.Add(1)
 		go func(g *GroupReader) {
 			defer wg.Done()
 			defer close(a.done)
 			defer gcancel(nil)
-			sub.sendGroup(gctx, g, start)
+			defer turn.done()
+			sub.sendGroup(gctx, g, start, turn)
 		}(g)
 	}
 }
@@ -416,7 +423,7 @@ func (sub *servedSub) run(start wire.Location) {
 var errTooFarBehind = errors.New("moq: group dropped: subscriber too far behind")
 
 // sendGroup writes one group on a subgroup stream (draft-18 §10.4.2 {#subgroup-header}).
-func (sub *servedSub) sendGroup(ctx context.Context, g *GroupReader, start wire.Location) {
+func (sub *servedSub) sendGroup(ctx context.Context, g *GroupReader, start wire.Location, turn *streamTurn) {
 	s := sub.s
 	var (
 		str SendStream
@@ -472,7 +479,9 @@ func (sub *servedSub) sendGroup(ctx context.Context, g *GroupReader, start wire.
 			continue
 		}
 		if str == nil {
+			turn.wait(ctx)
 			str, err = s.conn.OpenUniStream(ctx)
+			turn.done()
 			if err != nil {
 				return
 			}

@@ -491,6 +491,26 @@ func (s *Session) acceptUniLoop(ready <-chan struct{}, onControl func(*bufio.Rea
 	}
 }
 
+// streamTurn orders the moment data streams add their group to a track.
+type streamTurn struct {
+	prev, mine chan struct{}
+	once       sync.Once
+}
+
+// wait blocks until the previous stream took its turn, at most 100 ms.
+func (t *streamTurn) wait(ctx context.Context) {
+	timer := time.NewTimer(100 * time.Millisecond)
+	defer timer.Stop()
+	select {
+	case <-t.prev:
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+}
+
+// done ends this stream's turn.
+func (t *streamTurn) done() { t.once.Do(func() { close(t.mine) }) }
+
 // peekVarint returns the stream's first varint without consuming it.
 func peekVarint(r *bufio.Reader) (uint64, error) {
 	first, err := r.Peek(1)

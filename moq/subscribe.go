@@ -48,6 +48,8 @@ type Subscription struct {
 	subgroup map[uint64]int // open subgroup streams per group
 	joinDone chan struct{}  // closed when the joining fetch has been written
 	joinGrp  uint64
+	// firstGroup is the first group expected on the subscription.
+	firstGroup uint64
 	done     *wire.PublishDone
 	closed   bool
 	onEnd    func()
@@ -242,6 +244,15 @@ func (s *Session) Subscribe(ctx context.Context, name wire.FullTrackName, opts *
 	sub.largest = ok.Params.LargestObject
 	sub.props = ok.Properties
 	if sub.largest != nil {
+		sub.firstGroup = sub.largest.Group
+		if opts.Filter != nil && opts.Filter.Type == wire.FilterNextGroupStart {
+			sub.firstGroup++
+		}
+	}
+	if opts.Filter != nil && (opts.Filter.Type == wire.FilterAbsoluteStart || opts.Filter.Type == wire.FilterAbsoluteRange) {
+		sub.firstGroup = opts.Filter.Start.Group
+	}
+	if sub.largest != nil {
 		sub.joinGrp = sub.largest.Group
 	} else if sub.joinDone != nil {
 		close(sub.joinDone)
@@ -386,6 +397,11 @@ func (s *Session) readSubgroup(str ReceiveStream, r *bufio.Reader, typ uint64) {
 			return
 		}
 	}
+	// Streams of consecutive groups can be accepted out of order (every
+	// stream is handled on its own, and WebTransport reorders stream
+	// arrival): wait briefly for the groups before this one, so readers do
+	// not skip a group that is a few microseconds late.
+	sub.track.waitForPredecessor(s.ctx, hdr.Group, sub.firstGroup, reorderWait)
 	gw, err := sub.writer.OpenGroup(hdr.Group)
 	if err != nil || gw == nil {
 		str.CancelRead(uint64(wire.ResetCancelled))

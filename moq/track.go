@@ -303,6 +303,35 @@ func (t *Track) evictLocked() {
 	}
 }
 
+// reorderWait bounds how long a group waits for its predecessor to appear.
+const reorderWait = 50 * time.Millisecond
+
+// waitForPredecessor waits until group id-1 (or a later one) exists, or
+// the timeout passes. first is the group the track is expected to start at.
+func (t *Track) waitForPredecessor(ctx context.Context, id, first uint64, timeout time.Duration) {
+	var timer *time.Timer
+	for {
+		t.mu.Lock()
+		ok := id <= first || (t.hasLargest && t.largest.Group+1 >= id) || t.closed
+		changed := t.changed
+		t.mu.Unlock()
+		if ok {
+			return
+		}
+		if timer == nil {
+			timer = time.NewTimer(timeout)
+			defer timer.Stop()
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
 // CloseGroupsBefore ends every unfinished group older than id for which keep
 // returns false: the subscriber side calls it when a newer group starts, so
 // readers of a group whose end was never signalled move on.
