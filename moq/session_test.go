@@ -42,10 +42,10 @@ func (o *testOrigin) Track(_ context.Context, _ *Session, req *TrackRequest) (*T
 }
 
 type testEnv struct {
-	t      *testing.T
-	srv    *Server
-	addr   net.Addr
-	hash   []byte
+	t        *testing.T
+	srv      *Server
+	addr     net.Addr
+	hash     []byte
 	origin   *testOrigin
 	ctx      context.Context
 	sessions chan *Session // server sessions, as they are established

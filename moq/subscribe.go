@@ -50,9 +50,9 @@ type Subscription struct {
 	joinGrp  uint64
 	// firstGroup is the first group expected on the subscription.
 	firstGroup uint64
-	done     *wire.PublishDone
-	closed   bool
-	onEnd    func()
+	done       *wire.PublishDone
+	closed     bool
+	onEnd      func()
 }
 
 // Track returns the local track fed by the subscription: open readers on it.
