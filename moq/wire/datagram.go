@@ -122,7 +122,7 @@ func ParseDatagram(b []byte, lim *Limits) (Datagram, error) {
 	}
 	dg.EndOfGroup = t&dgEndOfGroup != 0
 	if t&dgProperties != 0 {
-		raw := dec.lenBytes("object properties", "MaxPropertiesLength", lim.MaxPropertiesLength)
+		raw := dec.lenBytes("object properties", "MaxPropertiesLength", lim.propertiesLength())
 		if dec.err != nil {
 			return dg, dec.err
 		}
@@ -154,8 +154,8 @@ func ParseDatagram(b []byte, lim *Limits) (Datagram, error) {
 	if dec.err != nil {
 		return dg, dec.err
 	}
-	if n := len(dec.b); n > lim.MaxObjectPayload {
-		return dg, limitExceeded("MaxObjectPayload", uint64(n), lim.MaxObjectPayload)
+	if n := len(dec.b); n > lim.objectPayload() {
+		return dg, limitExceeded("MaxObjectPayload", uint64(n), lim.objectPayload())
 	}
 	dg.Payload = dec.rest()
 	return dg, nil

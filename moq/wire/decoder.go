@@ -103,13 +103,13 @@ func (d *decoder) location(what string) Location {
 
 // reason reads a Reason Phrase (§1.4.4 {#reason-phrase}).
 func (d *decoder) reason() string {
-	lim := clamp(d.lim.MaxReasonLength, maxReasonLength)
+	lim := d.lim.reasonLength()
 	return string(d.lenBytes("reason phrase", "MaxReasonLength", lim))
 }
 
 // uri reads a length-prefixed URI bounded by MaxURILength.
 func (d *decoder) uri(what string) string {
-	lim := clamp(d.lim.MaxURILength, maxURILength)
+	lim := d.lim.uriLength()
 	return string(d.lenBytes(what, "MaxURILength", lim))
 }
 

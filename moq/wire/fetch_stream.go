@@ -310,7 +310,7 @@ func (f *FetchReader) Next(o *FetchObject) error {
 			return err
 		}
 	}
-	if o.Payload, err = readBytes(f.r, "object payload", "MaxObjectPayload", f.lim.MaxObjectPayload); err != nil {
+	if o.Payload, err = readBytes(f.r, "object payload", "MaxObjectPayload", f.lim.objectPayload()); err != nil {
 		return err
 	}
 	st.hasLoc, st.hasObj = true, true

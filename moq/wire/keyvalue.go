@@ -49,7 +49,7 @@ func appendKVs(b []byte, kvs []KeyValue) ([]byte, error) {
 }
 
 // kvs reads Key-Value-Pairs until the decoder is empty.
-func (d *decoder) kvs(what string) []KeyValue {
+func (d *decoder) kvs(what string, maxCount int) []KeyValue {
 	var out []KeyValue
 	var prev uint64
 	for d.err == nil && len(d.b) > 0 {
@@ -75,6 +75,10 @@ func (d *decoder) kvs(what string) []KeyValue {
 			kv.Bytes = d.take(n, what+" value")
 		} else {
 			kv.Value = d.varint(what + " value")
+		}
+		if maxCount > 0 && len(out) == maxCount {
+			d.fail(limitExceeded("MaxParams", uint64(maxCount)+1, maxCount))
+			return nil
 		}
 		out = append(out, kv)
 	}
@@ -107,7 +111,7 @@ type Properties []KeyValue
 // The result aliases b.
 func ParseProperties(b []byte) (Properties, error) {
 	d := decoder{b: b, lim: defaultLimits}
-	p := Properties(d.kvs("property"))
+	p := Properties(d.kvs("property", 0))
 	if d.err != nil {
 		return nil, d.err
 	}

@@ -7,8 +7,9 @@ var errUnexpectedEOF = io.ErrUnexpectedEOF
 
 // Limits bounds every peer-controlled length and count a decoder accepts.
 // Each is checked before the decoder allocates; a violation returns an *Error
-// (PROTOCOL_VIOLATION) whose reason names the field. A nil *Limits means
-// DefaultLimits. Values above the draft's own maxima are clamped to them.
+// (PROTOCOL_VIOLATION) whose reason names the field. A nil *Limits, or a
+// zero field, means the DefaultLimits value; values above the draft's own
+// maxima are clamped to them.
 type Limits struct {
 	// MaxMessageLength bounds a control message body (the draft's maximum is 65535).
 	MaxMessageLength int
@@ -69,13 +70,49 @@ func (lim *Limits) orDefault() *Limits {
 	return lim
 }
 
-// clamp returns v bounded to [0, draftMax] (draftMax <= 0 means no draft maximum).
-func clamp(v, draftMax int) int {
-	if v < 0 {
-		return 0
+// pick returns v, or def when v <= 0, bounded by draftMax (if > 0).
+func pick(v, def, draftMax int) int {
+	if v <= 0 {
+		v = def
 	}
 	if draftMax > 0 && v > draftMax {
 		return draftMax
 	}
 	return v
 }
+
+func (lim *Limits) messageLength() int {
+	return pick(lim.MaxMessageLength, maxMessageLength, maxMessageLength)
+}
+
+func (lim *Limits) namespaceFields() int {
+	return pick(lim.MaxNamespaceFields, maxNamespaceFields, maxNamespaceFields)
+}
+
+func (lim *Limits) namespaceBytes() int {
+	return pick(lim.MaxNamespaceBytes, maxFullTrackName, maxFullTrackName)
+}
+
+func (lim *Limits) fullTrackNameBytes() int {
+	return pick(lim.MaxFullTrackNameBytes, maxFullTrackName, maxFullTrackName)
+}
+
+func (lim *Limits) params() int { return pick(lim.MaxParams, defaultLimits.MaxParams, 0) }
+
+func (lim *Limits) reasonLength() int {
+	return pick(lim.MaxReasonLength, maxReasonLength, maxReasonLength)
+}
+
+func (lim *Limits) objectPayload() int {
+	return pick(lim.MaxObjectPayload, defaultLimits.MaxObjectPayload, 0)
+}
+
+func (lim *Limits) propertiesLength() int {
+	return pick(lim.MaxPropertiesLength, defaultLimits.MaxPropertiesLength, 0)
+}
+
+func (lim *Limits) tokenLength() int {
+	return pick(lim.MaxTokenLength, defaultLimits.MaxTokenLength, 0)
+}
+
+func (lim *Limits) uriLength() int { return pick(lim.MaxURILength, maxURILength, maxURILength) }

@@ -154,7 +154,7 @@ func ReadMessageBody(r io.Reader, v Version, typ uint64, lim *Limits) (Message, 
 		return nil, readErr(err, "message length")
 	}
 	n := int(lb[0])<<8 | int(lb[1])
-	if max := clamp(lim.MaxMessageLength, maxMessageLength); n > max {
+	if max := lim.messageLength(); n > max {
 		return nil, limitExceeded("MaxMessageLength", uint64(n), max)
 	}
 	body := make([]byte, n)
@@ -186,7 +186,7 @@ func ParseMessage(b []byte, v Version, lim *Limits) (Message, int, error) {
 		return nil, 0, truncated("message length")
 	}
 	n := int(b[tn])<<8 | int(b[tn+1])
-	if max := clamp(lim.MaxMessageLength, maxMessageLength); n > max {
+	if max := lim.messageLength(); n > max {
 		return nil, 0, limitExceeded("MaxMessageLength", uint64(n), max)
 	}
 	end := tn + 2 + n
@@ -249,4 +249,50 @@ func readVarintFrom(r io.Reader) (uint64, error) {
 	}
 	v, _, _ := ParseVarint(buf[:n])
 	return v, nil
+}
+
+// MessageName returns the draft's name of a message type, e.g. "SUBSCRIBE".
+func MessageName(v Version, t uint64) string {
+	switch t {
+	case MsgSetup:
+		return "SETUP"
+	case MsgGoAway:
+		return "GOAWAY"
+	case MsgSubscribe:
+		return "SUBSCRIBE"
+	case MsgSubscribeOK:
+		return "SUBSCRIBE_OK"
+	case MsgRequestUpdate:
+		return "REQUEST_UPDATE"
+	case MsgPublish:
+		return "PUBLISH"
+	case MsgPublishDone:
+		return "PUBLISH_DONE"
+	case MsgFetch:
+		return "FETCH"
+	case MsgFetchOK:
+		return "FETCH_OK"
+	case MsgTrackStatus:
+		return "TRACK_STATUS"
+	case MsgRequestOK:
+		return "REQUEST_OK"
+	case MsgRequestError:
+		return "REQUEST_ERROR"
+	case MsgPublishNamespace:
+		return "PUBLISH_NAMESPACE"
+	case MsgNamespace:
+		return "NAMESPACE"
+	case MsgNamespaceDone:
+		return "NAMESPACE_DONE"
+	case MsgSubscribeNamespace:
+		return "SUBSCRIBE_NAMESPACE"
+	case MsgSubscribeTracks:
+		return "SUBSCRIBE_TRACKS"
+	case MsgPublishBlocked:
+		if v == Draft18 {
+			return "PUBLISH_BLOCKED"
+		}
+		return "PUBLISH_SKIPPED"
+	}
+	return fmt.Sprintf("MESSAGE_0x%x", t)
 }

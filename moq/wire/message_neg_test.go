@@ -176,3 +176,25 @@ func TestLocationOrder(t *testing.T) {
 		t.Error("Location ordering wrong")
 	}
 }
+
+func TestLimitsZeroFieldsUseDefaults(t *testing.T) {
+	lim := &Limits{MaxParams: 1} // every other field falls back to DefaultLimits
+	m := &Subscribe{Track: testTrack, Params: Params{SubscriberPriority: Ptr[uint8](1)}}
+	b, _ := AppendMessage(nil, Draft18, m)
+	if _, err := ReadMessage(bytes.NewReader(b), Draft18, lim); err != nil {
+		t.Fatalf("one parameter under MaxParams=1: %v", err)
+	}
+	m.Params.Forward = Ptr(true)
+	b, _ = AppendMessage(nil, Draft18, m)
+	if _, err := ReadMessage(bytes.NewReader(b), Draft18, lim); !errors.Is(err, ErrProtocolViolation) {
+		t.Fatalf("two parameters under MaxParams=1: %v", err)
+	}
+	s := &Setup{Unknown: []KeyValue{{Type: 0x9D, Bytes: []byte("a")}, {Type: 0x11C, Value: 1}}}
+	b, _ = AppendMessage(nil, Draft19, s)
+	if _, err := ReadMessage(bytes.NewReader(b), Draft19, lim); !errors.Is(err, ErrProtocolViolation) {
+		t.Fatalf("two setup options under MaxParams=1: %v", err)
+	}
+	if MessageName(Draft18, MsgPublishBlocked) != "PUBLISH_BLOCKED" || MessageName(Draft19, MsgPublishSkipped) != "PUBLISH_SKIPPED" {
+		t.Error("MessageName")
+	}
+}

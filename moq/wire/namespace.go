@@ -223,7 +223,7 @@ func (d *decoder) namespace(what string) Namespace {
 	if d.err != nil {
 		return nil
 	}
-	maxFields := clamp(d.lim.MaxNamespaceFields, maxNamespaceFields)
+	maxFields := d.lim.namespaceFields()
 	if n > uint64(maxFields) {
 		d.fail(limitExceeded("MaxNamespaceFields", n, maxFields))
 		return nil
@@ -235,7 +235,7 @@ func (d *decoder) namespace(what string) Namespace {
 	if n == 0 {
 		return nil
 	}
-	maxBytes := clamp(d.lim.MaxNamespaceBytes, maxFullTrackName)
+	maxBytes := d.lim.namespaceBytes()
 	ns := make(Namespace, n)
 	total := 0
 	for i := range ns {
@@ -260,7 +260,7 @@ func (d *decoder) namespace(what string) Namespace {
 // fullTrackName reads Track Namespace, Track Name Length, Track Name.
 func (d *decoder) fullTrackName() FullTrackName {
 	ns := d.namespace("track namespace")
-	maxFull := clamp(d.lim.MaxFullTrackNameBytes, maxFullTrackName)
+	maxFull := d.lim.fullTrackNameBytes()
 	room := maxFull - ns.byteLen()
 	if room < 0 {
 		room = 0

@@ -347,7 +347,7 @@ func (d *decoder) params(v Version, msgType uint64) Params {
 	if d.err != nil {
 		return p
 	}
-	maxParams := d.lim.MaxParams
+	maxParams := d.lim.params()
 	if n > uint64(maxParams) {
 		d.fail(limitExceeded("MaxParams", n, maxParams))
 		return p
@@ -409,7 +409,7 @@ func (d *decoder) params(v Version, msgType uint64) Params {
 			}
 			p.GroupOrder = &o
 		case ParamAuthorizationToken:
-			raw := d.lenBytes(paramName(t), "MaxTokenLength", d.lim.MaxTokenLength+2*MaxVarintLen+1)
+			raw := d.lenBytes(paramName(t), "MaxTokenLength", d.lim.tokenLength()+2*MaxVarintLen+1)
 			if d.err != nil {
 				return p
 			}

@@ -121,12 +121,8 @@ func knownOption(t uint64) bool {
 }
 
 func (m *Setup) decodeBody(d *decoder, _ Version) {
-	kvs := d.kvs("setup option")
+	kvs := d.kvs("setup option", d.lim.params())
 	if d.err != nil {
-		return
-	}
-	if len(kvs) > d.lim.MaxParams {
-		d.fail(limitExceeded("MaxParams", uint64(len(kvs)), d.lim.MaxParams))
 		return
 	}
 	var seen uint64

@@ -132,7 +132,7 @@ func readBytes(r Reader, what, limit string, max int) ([]byte, error) {
 
 // readProperties reads an Object Properties structure (length + pairs).
 func readProperties(r Reader, lim *Limits) (Properties, error) {
-	raw, err := readBytes(r, "object properties", "MaxPropertiesLength", lim.MaxPropertiesLength)
+	raw, err := readBytes(r, "object properties", "MaxPropertiesLength", lim.propertiesLength())
 	if err != nil || len(raw) == 0 {
 		return nil, err
 	}

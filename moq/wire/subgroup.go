@@ -253,8 +253,8 @@ func (s *SubgroupReader) Next(o *Object) error {
 			s.ended = true
 		}
 	} else {
-		if n > uint64(s.lim.MaxObjectPayload) {
-			return limitExceeded("MaxObjectPayload", n, s.lim.MaxObjectPayload)
+		if n > uint64(s.lim.objectPayload()) {
+			return limitExceeded("MaxObjectPayload", n, s.lim.objectPayload())
 		}
 		o.Payload = make([]byte, n)
 		if _, err := io.ReadFull(s.r, o.Payload); err != nil {

@@ -30,7 +30,7 @@ func (m *SubscribeOK) decodeBody(d *decoder, v Version) {
 // trackProperties reads Track Properties spanning the rest of the message
 // (§2.5 {#properties}) and checks the values of known properties.
 func (d *decoder) trackProperties() Properties {
-	p := Properties(d.kvs("track property"))
+	p := Properties(d.kvs("track property", 0))
 	if d.err == nil {
 		if err := p.validateTrack(); err != nil {
 			d.fail(err)

@@ -78,8 +78,8 @@ func parseToken(b []byte, lim *Limits) (Token, *Error) {
 	if !d.empty() {
 		return t, newError(ErrKeyValueFormatting, "token: %d trailing bytes", len(d.b))
 	}
-	if len(t.Value) > lim.MaxTokenLength {
-		return t, limitExceeded("MaxTokenLength", uint64(len(t.Value)), lim.MaxTokenLength)
+	if len(t.Value) > lim.tokenLength() {
+		return t, limitExceeded("MaxTokenLength", uint64(len(t.Value)), lim.tokenLength())
 	}
 	return t, nil
 }
