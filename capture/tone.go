@@ -5,49 +5,37 @@ import (
 	"time"
 )
 
-// The synthetic audio is the sum of two sines whose phases encode the capture
-// clock (docs/MEDIA.md, "Test tone"):
+// The synthetic audio is a chirp locked to the wall clock (docs/MEDIA.md,
+// "Test tone"). With τ = (Unix time in seconds) mod 1, the signal is
 //
-//	x(t) = ToneLevel * (sin(2π·ToneFreqA·t) + sin(2π·ToneFreqB·t)),  t = Unix time in seconds
+//	x(t) = ToneLevel · sin(2π·φ(τ)),  φ(τ) = ToneLow·τ + ToneSweep/2·τ²
 //
-// Because 3·ToneFreqA − 2·ToneFreqB = −1 Hz, the phases θA and θB (in cycles)
-// measured at any instant t satisfy 3θA − 2θB ≡ −t (mod 1): a window of the
-// tone gives its capture time modulo one second, which ToneTime then refines
-// with θA alone (period 2.5 ms). The tone sounds like a steady chord.
+// so its instantaneous frequency sweeps from ToneLow to ToneLow+ToneSweep Hz
+// once a second and its phase is a known function of the capture time. φ(1) is
+// a whole number of cycles, so the phase is continuous across the wrap. A
+// window of the tone gives back τ of its first sample (ToneTime): the capture
+// time modulo one second, to well under a millisecond, unaffected by the
+// uneven phase response of lossy codecs (which a design built on phase
+// differences of steady tones is not).
 const (
-	ToneFreqA = 400.0
-	ToneFreqB = 600.5
-	ToneLevel = 0.25
+	ToneLow   = 300.0
+	ToneSweep = 1000.0
+	ToneLevel = 0.4
 )
 
-// Tone generates the synthetic audio: interleaved 16-bit PCM whose phase
-// follows the wall clock of its start time.
+// tonePhase returns φ(τ) in cycles for τ in [0, 1).
+func tonePhase(tau float64) float64 { return ToneLow*tau + ToneSweep/2*tau*tau }
+
+// Tone generates the synthetic audio as interleaved 16-bit PCM, all channels equal.
 type Tone struct {
 	sampleRate, channels int
 	startMicros          int64
 	n                    int64 // samples generated per channel
-	fracA0, fracB0       float64
 }
 
 // NewTone returns a tone generator whose first sample is captured at start.
 func NewTone(sampleRate, channels int, start time.Time) *Tone {
-	us := start.UnixMicro()
-	return &Tone{
-		sampleRate:  sampleRate,
-		channels:    channels,
-		startMicros: us,
-		// Phases at start, exactly: frac(400·us/1e6) and frac(1201·us/2e6).
-		fracA0: float64(mod64(400*us, 1_000_000)) / 1e6,
-		fracB0: float64(mod64(1201*us, 2_000_000)) / 2e6,
-	}
-}
-
-func mod64(a, m int64) int64 {
-	r := a % m
-	if r < 0 {
-		r += m
-	}
-	return r
+	return &Tone{sampleRate: sampleRate, channels: channels, startMicros: start.UnixMicro()}
 }
 
 // SampleRate returns the sample rate in Hz.
@@ -61,12 +49,10 @@ func (t *Tone) Channels() int { return t.channels }
 func (t *Tone) Next(dst []int16) time.Time {
 	first := t.At(t.n)
 	sr := int64(t.sampleRate)
+	tau0 := float64(mod64(t.startMicros, 1_000_000)) / 1e6
 	for i := 0; i+t.channels <= len(dst); i += t.channels {
-		n := t.n
-		pa := t.fracA0 + float64(mod64(400*n, sr))/float64(sr)
-		pb := t.fracB0 + float64(mod64(1201*n, 2*sr))/float64(2*sr)
-		v := ToneLevel * (math.Sin(2*math.Pi*pa) + math.Sin(2*math.Pi*pb))
-		s := int16(math.Round(v * 32767))
+		tau := frac(tau0 + float64(t.n%sr)/float64(sr))
+		s := int16(math.Round(ToneLevel * math.Sin(2*math.Pi*frac(tonePhase(tau))) * 32767))
 		for c := 0; c < t.channels; c++ {
 			dst[i+c] = s
 		}
@@ -78,6 +64,22 @@ func (t *Tone) Next(dst []int16) time.Time {
 // At returns the capture time of sample n (per channel) of the tone.
 func (t *Tone) At(n int64) time.Time {
 	return time.UnixMicro(t.startMicros).Add(time.Duration(n) * time.Second / time.Duration(t.sampleRate))
+}
+
+func mod64(a, m int64) int64 {
+	r := a % m
+	if r < 0 {
+		r += m
+	}
+	return r
+}
+
+func frac(x float64) float64 {
+	f := x - math.Floor(x)
+	if f >= 1 {
+		f = 0
+	}
+	return f
 }
 
 // ToneTimeInt16 is ToneTime for interleaved 16-bit PCM, reading channel 0.
@@ -92,93 +94,92 @@ func ToneTimeInt16(pcm []int16, channels, sampleRate int) (float64, bool) {
 	return ToneTime(mono, sampleRate)
 }
 
-// ToneTime recovers, from a window of mono samples of the test tone (at least
-// 10 ms; 20 ms or more is better), the capture time of its first sample modulo
-// one second, in seconds in [0, 1). ok is false when the window is too short or
-// does not hold the tone (either sine missing, or mostly noise). Compare the
-// result with a clock reading t via math.Mod(t, 1).
+// maxToneWindow bounds the samples ToneTime looks at, in seconds.
+const maxToneWindow = 0.2
+
+// ToneTime recovers, from a window of mono samples of the test tone, the
+// capture time of its first sample modulo one second, in seconds in [0, 1).
+// The window must be at least 20 ms; 50 to 200 ms gives the best precision
+// (longer input is cut to 200 ms). ok is false when the window does not hold
+// the tone: silence, noise, or mostly something else. Compare the result with
+// a clock reading t via ToneOffset(sec, math.Mod(t, 1)).
+//
+// It finds the τ that maximises the correlation of the window with the chirp
+// starting at τ: a grid search over the second, then a golden-section search.
 func ToneTime(pcm []float32, sampleRate int) (sec float64, ok bool) {
-	n := len(pcm)
-	if sampleRate <= 0 || n < sampleRate/100 || n < 16 {
+	if sampleRate <= 0 || len(pcm) < sampleRate/50 || len(pcm) < 32 {
 		return 0, false
 	}
-	// Least-squares fit of a·cos + b·sin at both frequencies.
-	wa := 2 * math.Pi * ToneFreqA / float64(sampleRate)
-	wb := 2 * math.Pi * ToneFreqB / float64(sampleRate)
-	var m [4][5]float64
+	if max := int(maxToneWindow * float64(sampleRate)); len(pcm) > max {
+		pcm = pcm[:max]
+	}
+	n := len(pcm)
 	var energy float64
-	for i, x := range pcm {
-		fi := float64(i)
-		basis := [4]float64{math.Cos(wa * fi), math.Sin(wa * fi), math.Cos(wb * fi), math.Sin(wb * fi)}
-		for r := 0; r < 4; r++ {
-			for c := 0; c < 4; c++ {
-				m[r][c] += basis[r] * basis[c]
-			}
-			m[r][4] += basis[r] * float64(x)
-		}
+	for _, x := range pcm {
 		energy += float64(x) * float64(x)
 	}
-	coef, solved := solve4(m)
-	if !solved {
+	if energy == 0 {
 		return 0, false
 	}
-	ampA := math.Hypot(coef[0], coef[1])
-	ampB := math.Hypot(coef[2], coef[3])
-	if ampA < ToneLevel/4 || ampB < ToneLevel/4 {
+	dt := 1 / float64(sampleRate)
+	// corr is the energy of the window's least-squares projection onto the
+	// chirp starting at tau0 (both quadratures, so short windows are unbiased).
+	corr := func(tau0 float64) float64 {
+		var xc, xs, cc, ss, cs float64
+		for i, x := range pcm {
+			p := 2 * math.Pi * frac(tonePhase(frac(tau0+float64(i)*dt)))
+			s, c := math.Sincos(p)
+			xc += float64(x) * c
+			xs += float64(x) * s
+			cc += c * c
+			ss += s * s
+			cs += c * s
+		}
+		det := cc*ss - cs*cs
+		if det <= 0 {
+			return 0
+		}
+		return (xc*xc*ss - 2*xc*xs*cs + xs*xs*cc) / det
+	}
+	// The correlation peak is about 1/(ToneSweep·window) seconds wide.
+	lobe := 1 / (ToneSweep * float64(n) * dt)
+	step := math.Min(0.005, lobe/4)
+	best, bestC := 0.0, -1.0
+	for tau := 0.0; tau < 1; tau += step {
+		if c := corr(tau); c > bestC {
+			best, bestC = tau, c
+		}
+	}
+	// A finer grid around the best point, then golden-section search.
+	centre, fine := best, step/16
+	for tau := centre - step; tau <= centre+step; tau += fine {
+		if c := corr(frac(tau)); c > bestC {
+			best, bestC = tau, c
+		}
+	}
+	lo, hi := best-fine, best+fine
+	const g = 0.6180339887498949
+	a, b := hi-g*(hi-lo), lo+g*(hi-lo)
+	ca, cb := corr(frac(a)), corr(frac(b))
+	for hi-lo > 1e-6 {
+		if ca > cb {
+			hi, b, cb = b, a, ca
+			a = hi - g*(hi-lo)
+			ca = corr(frac(a))
+		} else {
+			lo, a, ca = a, b, cb
+			b = lo + g*(hi-lo)
+			cb = corr(frac(b))
+		}
+	}
+	tau := frac((lo + hi) / 2)
+	c := corr(tau)
+	// c is the energy of the fitted tone, n·A²/2; it must carry most of the window's.
+	amp := math.Sqrt(2 * c / float64(n))
+	if amp < ToneLevel/8 || c < energy/2 {
 		return 0, false
 	}
-	// The fitted signal's energy against the window's: mostly tone, or not.
-	fitted := float64(n) * (ampA*ampA + ampB*ampB) / 2
-	if fitted < energy/2 {
-		return 0, false
-	}
-	// A·sin(2πθ + ω i) = A sin(2πθ)·cos(ω i) + A cos(2πθ)·sin(ω i).
-	thetaA := math.Atan2(coef[0], coef[1]) / (2 * math.Pi)
-	thetaB := math.Atan2(coef[2], coef[3]) / (2 * math.Pi)
-	coarse := frac(-(3*thetaA - 2*thetaB))
-	// Refine: t ≡ θA/fA (mod 1/fA); pick the candidate nearest the coarse time.
-	k := math.Round(coarse*ToneFreqA - thetaA)
-	fine := (thetaA + k) / ToneFreqA
-	return frac(fine), true
-}
-
-func frac(x float64) float64 {
-	f := x - math.Floor(x)
-	if f >= 1 {
-		f = 0
-	}
-	return f
-}
-
-// solve4 solves a 4x4 linear system given as an augmented matrix, by Gaussian
-// elimination with partial pivoting.
-func solve4(m [4][5]float64) ([4]float64, bool) {
-	for col := 0; col < 4; col++ {
-		p := col
-		for r := col + 1; r < 4; r++ {
-			if math.Abs(m[r][col]) > math.Abs(m[p][col]) {
-				p = r
-			}
-		}
-		if math.Abs(m[p][col]) < 1e-9 {
-			return [4]float64{}, false
-		}
-		m[col], m[p] = m[p], m[col]
-		for r := 0; r < 4; r++ {
-			if r == col {
-				continue
-			}
-			f := m[r][col] / m[col][col]
-			for c := col; c < 5; c++ {
-				m[r][c] -= f * m[col][c]
-			}
-		}
-	}
-	var x [4]float64
-	for i := 0; i < 4; i++ {
-		x[i] = m[i][4] / m[i][i]
-	}
-	return x, true
+	return tau, true
 }
 
 // ToneOffset returns a − b for two times modulo one second (as from ToneTime
