@@ -113,7 +113,7 @@ func subscribeBody(reqID uint64, nsFields int, name []byte) []byte {
 func TestHostilePeers(t *testing.T) {
 	v := wire.Draft19
 	lim := DefaultLimits()
-	lim.SetupTimeout = 300 * time.Millisecond
+	lim.SetupTimeout = 2 * time.Second
 	lim.MaxSubscriptions = 2
 	lim.UnknownAliasWait = 50 * time.Millisecond
 	lim.Wire.MaxObjectPayload = 1 << 20
