@@ -353,3 +353,18 @@ func (p Properties) validateTrack() *Error {
 	}
 	return nil
 }
+
+// IsMandatoryTrackProperty reports whether t is in the Mandatory Track
+// Property range 0x4000-0x7FFF (§2.5.1 {#mandatory-track-properties}).
+func IsMandatoryTrackProperty(t uint64) bool { return t >= 0x4000 && t <= 0x7FFF }
+
+// UnknownMandatory returns the first Mandatory Track Property type that
+// known does not recognise, for answering UNSUPPORTED_EXTENSION (§2.5.1).
+func (p Properties) UnknownMandatory(known func(uint64) bool) (uint64, bool) {
+	for _, kv := range p {
+		if IsMandatoryTrackProperty(kv.Type) && (known == nil || !known(kv.Type)) {
+			return kv.Type, true
+		}
+	}
+	return 0, false
+}

@@ -83,3 +83,7 @@ func parseToken(b []byte, lim *Limits) (Token, *Error) {
 	}
 	return t, nil
 }
+
+// CacheSize is the size a registered token occupies in the peer's token
+// cache: 16 bytes plus the Token Value (§10.3.1.3 {#max-auth-token-cache-size}).
+func (t *Token) CacheSize() uint64 { return 16 + uint64(len(t.Value)) }
