@@ -50,9 +50,14 @@ type Subscription struct {
 	joinGrp  uint64
 	// firstGroup is the first group expected on the subscription.
 	firstGroup uint64
-	done       *wire.PublishDone
-	closed     bool
-	onEnd      func()
+	// Data streams seen and still open, to finish after PUBLISH_DONE once
+	// its Stream Count has arrived (§9.8).
+	streamsSeen uint64
+	streamsOpen int
+	streamsCh   chan struct{} // closed and replaced when the counts change
+	done        *wire.PublishDone
+	closed      bool
+	onEnd       func()
 }
 
 // Track returns the local track fed by the subscription: open readers on it.
@@ -113,6 +118,42 @@ func (sub *Subscription) Update(ctx context.Context, p wire.Params) error {
 		return err
 	}
 	return sub.rs.write(&wire.RequestUpdate{RequestID: id, Params: p})
+}
+
+// streamEvent records a data stream opening (+1) or ending (-1).
+func (sub *Subscription) streamEvent(delta int) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if delta > 0 {
+		sub.streamsSeen++
+	}
+	sub.streamsOpen += delta
+	if sub.streamsCh != nil {
+		close(sub.streamsCh)
+		sub.streamsCh = make(chan struct{})
+	}
+}
+
+// waitStreams waits until n data streams arrived and all ended, or timeout.
+func (sub *Subscription) waitStreams(n uint64, timeout time.Duration) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		sub.mu.Lock()
+		ok := sub.streamsCh == nil || (sub.streamsSeen >= n && sub.streamsOpen == 0)
+		ch := sub.streamsCh
+		sub.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return
+		case <-sub.s.ctx.Done():
+			return
+		}
+	}
 }
 
 // subscription routes incoming data by track alias (§10.1 {#track-alias}).
@@ -220,7 +261,7 @@ func (s *Session) Subscribe(ctx context.Context, name wire.FullTrackName, opts *
 		tcfg = &c
 	}
 	track, writer := NewTrack(name, tcfg)
-	sub := &Subscription{s: s, requestID: id, track: track, writer: writer, subgroup: make(map[uint64]int)}
+	sub := &Subscription{s: s, requestID: id, track: track, writer: writer, subgroup: make(map[uint64]int), streamsCh: make(chan struct{})}
 	if opts.JoinGroup {
 		sub.joinDone = make(chan struct{})
 	}
@@ -332,9 +373,10 @@ func (sub *Subscription) readDone() {
 			sub.mu.Lock()
 			sub.done = m
 			sub.mu.Unlock()
-			// Objects may still be in flight on data streams; they are
-			// written as they arrive. The track ends now for readers that
-			// already have them (§9.8).
+			// Objects may still be in flight on data streams: the track
+			// ends once the Stream Count streams have arrived and ended,
+			// or after a bounded wait (§9.8).
+			sub.waitStreams(m.StreamCount, 2*time.Second)
 			if m.Status == wire.DoneTrackEnded || m.Status == wire.DoneSubscriptionEnded {
 				sub.writer.Close(nil)
 			} else {
@@ -388,6 +430,8 @@ func (s *Session) readSubgroup(str ReceiveStream, r *bufio.Reader, typ uint64) {
 		str.CancelRead(uint64(wire.ResetCancelled))
 		return
 	}
+	sub.streamEvent(1)
+	defer sub.streamEvent(-1)
 	if sub.joinDone != nil && hdr.Group == sub.joinGrp {
 		// Hold the current group's later objects until the joining fetch
 		// wrote its start, so readers see the group in order.
