@@ -46,6 +46,7 @@ type Session struct {
 	goaway        *wire.GoAway
 	goawaySent    bool
 	goawayCh      chan struct{}
+	closeOnce     sync.Once
 	closeErr      error
 
 	// Accounting.
@@ -425,8 +426,14 @@ func (s *Session) CloseWithError(code wire.ErrorCode, reason string) error {
 	if len(reason) > 1024 {
 		reason = reason[:1024]
 	}
-	s.cancel(&SessionError{Code: code, Reason: reason})
-	return s.conn.CloseWithError(uint64(code), reason)
+	// The first close wins: the transport is closed before the session's
+	// context is cancelled, so code that reacts to the cancellation (and may
+	// close with NO_ERROR) cannot overtake it.
+	s.closeOnce.Do(func() {
+		s.closeErr = s.conn.CloseWithError(uint64(code), reason)
+		s.cancel(&SessionError{Code: code, Reason: reason})
+	})
+	return s.closeErr
 }
 
 // Close ends the session with NO_ERROR.
