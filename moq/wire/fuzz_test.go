@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,15 @@ func FuzzReadMessage(f *testing.F) {
 	for _, c := range messageCases() {
 		b, _ := AppendMessage(nil, c.v, c.m)
 		f.Add(b, c.v == Draft19)
+	}
+	if vec, err := os.ReadFile("testdata/moqnet/vectors.txt"); err == nil {
+		for _, line := range strings.Split(string(vec), "\n") {
+			if fs := strings.Fields(line); len(fs) == 4 && strings.HasSuffix(fs[2], "msg") {
+				if b, err := hex.DecodeString(fs[3]); err == nil {
+					f.Add(b, fs[1] == "19")
+				}
+			}
+		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte, draft19 bool) {
 		v := Draft18

@@ -31,7 +31,23 @@ type Limits struct {
 	MaxTokenLength int
 	// MaxURILength bounds GOAWAY New Session URI and Redirect Connect URI (draft maximum 8192).
 	MaxURILength int
+	// Quirks selects tolerated deviations of known peers when decoding.
+	Quirks Quirks
 }
+
+// Quirks are decode-time allowances for known deviations of other stacks
+// from the drafts. The session sets them per peer (e.g. from the peer's
+// MOQT IMPLEMENTATION setup option); the encoder always follows the drafts.
+type Quirks uint32
+
+const (
+	// QuirkLengthPrefixedLocation reads the LARGEST_OBJECT message parameter
+	// as a length-prefixed Location, as @moq/net 0.3.x ("moq-lite-js") writes
+	// it on drafts 17-19 (moq-dev/moq#3558). Drafts 18 and 19 (§10.2) define
+	// it as two bare varints. A peer with this quirk also misreads a bare
+	// LARGEST_OBJECT, so sessions should not send it to such a peer.
+	QuirkLengthPrefixedLocation Quirks = 1 << iota
+)
 
 // Draft maxima that no Limits value may exceed.
 const (

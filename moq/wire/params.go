@@ -397,6 +397,21 @@ func (d *decoder) params(v Version, msgType uint64) Params {
 		case ParamNewGroupRequest:
 			p.NewGroupRequest = Ptr(d.varint(paramName(t)))
 		case ParamLargestObject:
+			if d.lim.Quirks&QuirkLengthPrefixedLocation != 0 {
+				raw := d.lenBytes(paramName(t), "MaxMessageLength", 2*MaxVarintLen)
+				if d.err != nil {
+					return p
+				}
+				inner := decoder{b: raw, lim: d.lim}
+				p.LargestObject = Ptr(inner.location(paramName(t)))
+				if inner.err == nil && !inner.empty() {
+					inner.fail(protocolViolation("LARGEST_OBJECT: trailing bytes"))
+				}
+				if inner.err != nil {
+					d.fail(inner.err)
+				}
+				break
+			}
 			p.LargestObject = Ptr(d.location(paramName(t)))
 		case ParamForward:
 			p.Forward = Ptr(d.bool8(paramName(t)))
