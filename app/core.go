@@ -51,6 +51,9 @@ type Options struct {
 	NoDemo bool
 	// StatsInterval is how often figures are refreshed; 0 means 1 s.
 	StatsInterval time.Duration
+	// AllowLoopbackHTTP lets Fediverse servers on loopback use plain http
+	// (tests against a local server only).
+	AllowLoopbackHTTP bool
 	// services replaces the real services (tests).
 	services *services
 }
@@ -122,7 +125,9 @@ func New(opts Options) *Core {
 	if opts.services != nil {
 		c.svc = *opts.services
 	} else {
-		c.svc = realServices(c.log)
+		var p *Problem
+		c.svc, p = realServices(opts)
+		c.st.Notice = p
 	}
 	c.st.Features = c.svc.features()
 	c.st.Settings = DefaultSettings()

@@ -164,7 +164,7 @@ func TestSignInAndLiveNow(t *testing.T) {
 	}}
 	c, w := newTestCore(t, services{relay: &fakeRelay{}, demo: fakeDemo{}, player: &fakePlayer{}, fedi: fedi})
 	w.waitFor(t, "demo listed", func(s State) bool { return len(s.Streams.Items) == 1 })
-	c.SignIn("  @alice@example.test ")
+	c.SignInWithCode("  @alice@example.test ")
 	s := w.waitFor(t, "auth URL", func(s State) bool { return s.SignIn.AuthURL != "" })
 	if !s.SignIn.Step.Busy || !s.SignIn.NeedsCode {
 		t.Errorf("sign-in = %+v, want busy and waiting for a code", s.SignIn)
@@ -174,7 +174,7 @@ func TestSignInAndLiveNow(t *testing.T) {
 	if s.SignIn.Step.Busy || len(s.Accounts) != 0 {
 		t.Errorf("after a bad code: %+v", s.SignIn)
 	}
-	c.SignIn("alice@example.test")
+	c.SignInWithCode("alice@example.test")
 	w.waitFor(t, "auth URL again", func(s State) bool { return s.SignIn.NeedsCode })
 	c.SubmitCode("good")
 	s = w.waitFor(t, "streams", func(s State) bool { return len(s.Accounts) == 1 && len(s.Streams.Items) == 3 })

@@ -145,8 +145,7 @@ func (f *fakeFedi) accounts(ctx context.Context) ([]Account, error) {
 	return append([]Account(nil), f.accs...), nil
 }
 
-func (f *fakeFedi) signIn(ctx context.Context, handle string, step func(string), authURL func(string), codes <-chan string) (Account, error) {
-	step("Registering Tributary with example.test…")
+func (f *fakeFedi) signIn(ctx context.Context, handle string, paste bool, authURL func(string), codes <-chan string) (Account, error) {
 	authURL("https://example.test/oauth/authorize?x=1")
 	select {
 	case code := <-codes:

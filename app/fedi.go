@@ -12,10 +12,10 @@ type fediBackend interface {
 	// accounts returns the accounts saved on this machine.
 	accounts(ctx context.Context) ([]Account, error)
 	// signIn runs the sign-in flow for handle (instance or user@instance):
-	// it calls step with progress, authURL once with the page the browser
-	// must open, and waits for the browser to come back or for a pasted code
-	// on codes.
-	signIn(ctx context.Context, handle string, step func(string), authURL func(string), codes <-chan string) (Account, error)
+	// it calls authURL with the page the browser must open, and waits for
+	// the browser to come back to a loopback listener or, with paste, for
+	// the code the server shows to arrive on codes.
+	signIn(ctx context.Context, handle string, paste bool, authURL func(string), codes <-chan string) (Account, error)
 	// signOut revokes and forgets an account.
 	signOut(ctx context.Context, id string) error
 	// follow reports the live streams on an account's home timeline, now and
@@ -64,9 +64,16 @@ func (c *Core) loadAccounts() {
 }
 
 // SignIn starts signing in to handle (example.social or user@example.social).
-// The state's SignIn.AuthURL names the page to open in the browser; when the
-// browser cannot come back, SubmitCode takes the code it shows.
-func (c *Core) SignIn(handle string) {
+// The state's SignIn.AuthURL names the page to open in the browser, which
+// comes back to Tributary by itself.
+func (c *Core) SignIn(handle string) { c.signIn(handle, false) }
+
+// SignInWithCode signs in with the paste-the-code flow, for when the browser
+// cannot come back to Tributary: the server shows a code, and SubmitCode
+// takes it.
+func (c *Core) SignInWithCode(handle string) { c.signIn(handle, true) }
+
+func (c *Core) signIn(handle string, paste bool) {
 	handle = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(handle), "@"))
 	c.do(func() {
 		if c.svc.fedi == nil {
@@ -85,24 +92,20 @@ func (c *Core) SignIn(handle string) {
 		f.signInCancel = cancel
 		codes := make(chan string, 1)
 		f.codes = codes
-		c.st.SignIn = SignInState{Handle: handle, Step: Step{Busy: true, Label: "Looking up " + handle + "…"}}
+		c.st.SignIn = SignInState{Handle: handle, Step: Step{Busy: true, Label: "Contacting " + handle + "…"}}
 		svc := c.svc.fedi
 		c.goBG(func() {
 			defer cancel()
-			acc, err := svc.signIn(ctx, handle,
-				func(s string) {
-					c.do(func() {
-						if c.fedi.codes == codes {
-							c.st.SignIn.Step.Label = s
-						}
-					})
-				},
+			acc, err := svc.signIn(ctx, handle, paste,
 				func(u string) {
 					c.do(func() {
 						if c.fedi.codes == codes {
 							c.st.SignIn.AuthURL = u
-							c.st.SignIn.NeedsCode = true
+							c.st.SignIn.NeedsCode = paste
 							c.st.SignIn.Step.Label = "Waiting for you to approve Tributary in your browser…"
+							if paste {
+								c.st.SignIn.Step.Label = "Waiting for the code your server shows…"
+							}
 						}
 					})
 				}, codes)

@@ -3,11 +3,10 @@ package app
 import (
 	"context"
 	"image"
-	"log/slog"
 )
 
 // The core drives the pieces of Tributary through these small interfaces.
-// realServices (services_real.go) fills them with the real pieces that are
+// realServices fills them with the real pieces that are
 // built; unit tests of the core pass fakes. A nil service means the piece is
 // not part of this build, and the UI leaves its screen out.
 type services struct {
@@ -106,9 +105,17 @@ type liveService interface {
 	liveBackend
 }
 
-// realServices returns the real pieces built into this binary.
-func realServices(log *slog.Logger) services {
-	return services{
-		relay: moqRelay{log: log},
+// realServices returns the real pieces built into this binary. A piece that
+// cannot start (for example an unreadable account list) is left out, and the
+// returned problem says why.
+func realServices(opts Options) (services, *Problem) {
+	s := services{relay: moqRelay{log: opts.Logger}}
+	var p *Problem
+	f, err := newFediReal(opts.ConfigDir, opts.AllowLoopbackHTTP, opts.Logger)
+	if err != nil {
+		p = &Problem{What: "Fediverse accounts are unavailable: " + err.Error(), Todo: "Check that " + opts.ConfigDir + " is readable, then restart Tributary.", Err: err}
+	} else {
+		s.fedi = f
 	}
+	return s, p
 }

@@ -13,17 +13,18 @@ import (
 // or user@instance, the browser opens the server's approval page, and the
 // app waits; a pasted code is the fallback when the browser cannot come back.
 type signInScreen struct {
-	u        *UI
-	handle   *widget.Entry
-	go_      *widget.Button
-	cancel   *widget.Button
-	step     *stepView
-	problem  *problemView
-	waiting  *fyne.Container
-	code     *widget.Entry
-	authURL  string
-	root     fyne.CanvasObject
-	wasAccts int
+	u                     *UI
+	handle                *widget.Entry
+	go_                   *widget.Button
+	cancel                *widget.Button
+	step                  *stepView
+	problem               *problemView
+	waiting               *fyne.Container
+	browserHelp, codeHelp *fyne.Container
+	code                  *widget.Entry
+	authURL               string
+	root                  fyne.CanvasObject
+	wasAccts              int
 }
 
 func newSignInScreen(u *UI) *signInScreen {
@@ -49,12 +50,20 @@ func newSignInScreen(u *UI) *signInScreen {
 	copyBtn := widget.NewButtonWithIcon("Copy link", theme.ContentCopyIcon(), func() {
 		u.fapp.Clipboard().SetContent(s.authURL)
 	})
-	s.waiting = container.NewVBox(
-		wrapped("Your browser shows your server's page: approve Tributary there and come back. If the browser did not open, open the page yourself."),
+	withCode := widget.NewButton("Sign in with a code instead", func() { u.core.SignInWithCode(s.handle.Text) })
+	withCode.Importance = widget.LowImportance
+	s.browserHelp = container.NewVBox(
+		wrapped("Your browser shows your server's page: approve Tributary there, and Tributary continues by itself. If the browser did not open, open the page yourself."),
 		container.NewHBox(again, copyBtn),
-		wrapped("If your server shows a code instead of returning here, paste it:"),
-		container.NewBorder(nil, nil, nil, useCode, s.code),
+		wrapped("Is your browser on another device, or does it not come back here?"),
+		container.NewHBox(withCode),
 	)
+	s.codeHelp = container.NewVBox(
+		wrapped("Approve Tributary on your server's page (it opened in your browser); the server then shows a code. Paste it here:"),
+		container.NewBorder(nil, nil, nil, useCode, s.code),
+		container.NewHBox(again, copyBtn),
+	)
+	s.waiting = container.NewVBox(s.browserHelp, s.codeHelp)
 	s.waiting.Hide()
 
 	intro := wrapped("Sign in with an account on Mastodon, GoToSocial, Akkoma, Pleroma or another server with the Mastodon API. Tributary reads your home timeline to find live streams, and announces your streams to your followers when you ask it to. Your password never reaches Tributary: your server asks you to approve it.")
@@ -71,7 +80,9 @@ func (s *signInScreen) update(st app.State) {
 	s.step.set(si.Step)
 	s.problem.set(si.Err)
 	s.authURL = si.AuthURL
-	s.waiting.Hidden = !si.NeedsCode || !si.Step.Busy
+	s.waiting.Hidden = si.AuthURL == "" || !si.Step.Busy
+	s.codeHelp.Hidden = !si.NeedsCode
+	s.browserHelp.Hidden = si.NeedsCode
 	if si.Step.Busy {
 		s.go_.Disable()
 		s.handle.Disable()

@@ -19,6 +19,7 @@ func runApp(args []string) int {
 	configDir := fs.String("config-dir", "", "keep settings and accounts here (default: the user's config directory)")
 	noDemo := fs.Bool("no-demo", false, "do not start the demo broadcast")
 	verbose := fs.Bool("v", false, "log debug messages")
+	loopbackHTTP := fs.Bool("dev-allow-loopback-http", false, "let Fediverse servers on 127.0.0.1 or localhost use plain http (tests)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -28,7 +29,7 @@ func runApp(args []string) int {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	core := app.New(app.Options{ConfigDir: *configDir, NoDemo: *noDemo, Logger: log})
+	core := app.New(app.Options{ConfigDir: *configDir, NoDemo: *noDemo, Logger: log, AllowLoopbackHTTP: *loopbackHTTP})
 	fa := fyneapp.NewWithID("live.tributary.app")
 	w := ui.New(fa, core)
 	core.Start()

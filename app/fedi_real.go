@@ -1,0 +1,195 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tributary-live/tributary/fedi"
+)
+
+// fediReal is the Fediverse backend on the fedi package. The fedi client
+// opens the sign-in page through Config.OpenURL; the adapter routes that to
+// the sign-in in progress, whose page the core puts in its state for the UI
+// to open in the system browser.
+type fediReal struct {
+	c *fedi.Client
+
+	mu      sync.Mutex
+	openURL func(string)
+}
+
+func newFediReal(dir string, allowLoopbackHTTP bool, log *slog.Logger) (*fediReal, error) {
+	f := &fediReal{}
+	c, err := fedi.New(fedi.Config{
+		Dir:               dir,
+		AllowLoopbackHTTP: allowLoopbackHTTP,
+		Logger:            log,
+		Website:           "https://github.com/tributary-live/tributary",
+		OpenURL: func(u string) error {
+			f.mu.Lock()
+			open := f.openURL
+			f.mu.Unlock()
+			if open == nil {
+				return errors.New("no sign-in in progress")
+			}
+			open(u)
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	f.c = c
+	return f, nil
+}
+
+func accountOf(a fedi.Account) Account {
+	return Account{ID: a.ID, Handle: "@" + a.ID, DisplayName: a.DisplayName, AvatarURL: a.Avatar, Instance: a.Server}
+}
+
+func (f *fediReal) accounts(ctx context.Context) ([]Account, error) {
+	var out []Account
+	for _, a := range f.c.Accounts() {
+		out = append(out, accountOf(a))
+	}
+	return out, nil
+}
+
+func (f *fediReal) signIn(ctx context.Context, handle string, paste bool, authURL func(string), codes <-chan string) (Account, error) {
+	f.mu.Lock()
+	f.openURL = authURL
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.openURL = nil
+		f.mu.Unlock()
+	}()
+	opts := fedi.SignInOptions{
+		UsePaste: paste,
+		Timeout:  10 * time.Minute,
+		PasteCode: func(ctx context.Context, u string) (string, error) {
+			authURL(u)
+			select {
+			case c := <-codes:
+				return c, nil
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+		},
+	}
+	a, err := f.c.SignIn(ctx, handle, opts)
+	if err != nil {
+		return Account{}, fediProblem(err)
+	}
+	return accountOf(*a), nil
+}
+
+func (f *fediReal) signOut(ctx context.Context, id string) error {
+	if err := f.c.SignOut(ctx, id); err != nil {
+		return fediProblem(err)
+	}
+	return nil
+}
+
+func (f *fediReal) follow(ctx context.Context, id string, update func([]Stream, error)) {
+	s, err := f.c.Session(id)
+	if err != nil {
+		update(nil, fediProblem(err))
+		return
+	}
+	for snap := range s.Watch(ctx) {
+		items := make([]Stream, 0, len(snap.Streams))
+		for _, ls := range snap.Streams {
+			items = append(items, streamOf(ls))
+		}
+		var perr error
+		if snap.Err != nil {
+			perr = fediProblem(snap.Err)
+		}
+		update(items, perr)
+	}
+}
+
+func streamOf(ls fedi.LiveStream) Stream {
+	st := StreamLive
+	if ls.State != "" && string(ls.State) != "live" {
+		st = StreamUnknown
+	}
+	id := ls.PostURL
+	if id == "" {
+		id = ls.Account + "/" + ls.Broadcast
+	}
+	return Stream{
+		ID:        id,
+		Who:       ls.DisplayName,
+		Handle:    "@" + ls.Account,
+		AvatarURL: ls.Avatar,
+		Title:     ls.Title,
+		StartedAt: ls.StartedAt,
+		Viewers:   -1,
+		URLs:      append([]string(nil), ls.RelayURLs...),
+		PageURL:   ls.WatchURL,
+		State:     st,
+	}
+}
+
+func (f *fediReal) announce(ctx context.Context, id, title, watchURL string, vis Visibility) (string, func(context.Context) error, error) {
+	s, err := f.c.Session(id)
+	if err != nil {
+		return "", nil, fediProblem(err)
+	}
+	p, err := s.Announce(ctx, fedi.Announcement{Title: title, WatchURL: watchURL, Visibility: fedi.Visibility(vis)})
+	if err != nil {
+		return "", nil, fediProblem(err)
+	}
+	return p.URL, func(ctx context.Context) error {
+		if err := s.EndAnnouncement(ctx, p); err != nil {
+			return fediProblem(err)
+		}
+		return nil
+	}, nil
+}
+
+// fediProblem turns a fedi error into what happened and what to do.
+func fediProblem(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) {
+		return &Problem{What: "Signing in was cancelled.", Todo: "Start again when you are ready.", Err: err}
+	}
+	what := fedi.UserMessage(err)
+	todo := ""
+	switch fedi.KindOf(err) {
+	case fedi.KindBadHandle:
+		todo = "Type your account as name@example.social, or just your server, example.social."
+	case fedi.KindUnreachable:
+		todo = "Check the spelling of the server and your internet connection."
+	case fedi.KindTLS, fedi.KindInsecure:
+		todo = "Tributary only signs in over a valid https connection; ask your server's admin."
+	case fedi.KindNotMastodon:
+		todo = "Use an account on Mastodon, GoToSocial, Akkoma, Pleroma or another server with the Mastodon API."
+	case fedi.KindUnauthorized, fedi.KindNotSignedIn:
+		todo = "Sign in again from Settings."
+	case fedi.KindDenied, fedi.KindNotCompleted:
+		todo = "Sign in again and approve Tributary on your server's page."
+	case fedi.KindBadCode:
+		todo = "Sign in again and paste the whole code your server shows."
+	case fedi.KindRateLimited:
+		todo = "Wait a little, then try again."
+	case fedi.KindServer:
+		todo = "Try again later; if it keeps failing, tell your server's admin."
+	}
+	if errors.Is(err, fedi.ErrNotRevoked) {
+		todo = "You are signed out here; remove Tributary from your account's settings on the server to revoke it there too."
+	}
+	if strings.TrimSpace(what) == "" {
+		what = fmt.Sprintf("Something went wrong: %v", err)
+	}
+	return &Problem{What: what, Todo: todo, Err: err}
+}
