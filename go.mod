@@ -12,6 +12,7 @@ require (
 	github.com/BurntSushi/toml v1.5.0 // indirect
 	github.com/RoaringBitmap/roaring v1.9.4 // indirect
 	github.com/bits-and-blooms/bitset v1.24.0 // indirect
+	github.com/blackjack/webcam v0.6.1 // indirect
 	github.com/danieljoos/wincred v1.2.3 // indirect
 	github.com/dunglas/httpsfv v1.1.1 // indirect
 	github.com/ebitengine/oto/v3 v3.4.0 // indirect
@@ -22,6 +23,7 @@ require (
 	github.com/fyne-io/glfw-js v0.3.0 // indirect
 	github.com/fyne-io/image v0.1.1 // indirect
 	github.com/fyne-io/oksvg v0.2.0 // indirect
+	github.com/gen2brain/malgo v0.11.24 // indirect
 	github.com/go-ap/activitypub v0.0.0-20251007131428-e3b22fbf6257 // indirect
 	github.com/go-ap/client v0.0.0-20251007131736-f7a8f55835c9 // indirect
 	github.com/go-ap/errors v0.0.0-20250905102357-4480b47a00c4 // indirect
