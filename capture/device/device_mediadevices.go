@@ -297,4 +297,3 @@ func absf(v float64) float64 {
 	}
 	return v
 }
-
