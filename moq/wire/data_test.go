@@ -450,3 +450,35 @@ func TestStreamTypes(t *testing.T) {
 		t.Errorf("padding %x", p)
 	}
 }
+
+// TestLargeObjectGrows reads a 1 MiB object that arrives in small pieces and
+// a truncated one that claims 10 MiB.
+func TestLargeObjectGrows(t *testing.T) {
+	h := SubgroupHeader{TrackAlias: 1, SubgroupMode: SubgroupIDZero, DefaultPriority: true}
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16)
+	b, err := encodeSubgroup(h, []Object{{ID: 0, Payload: big}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReaderSize(iotestHalf{bytes.NewReader(b)}, 16)
+	st, _ := ReadStreamType(r)
+	hh, _ := ReadSubgroupHeader(r, st, nil)
+	var o Object
+	if err := NewSubgroupReader(r, hh, nil).Next(&o); err != nil || !bytes.Equal(o.Payload, big) {
+		t.Fatalf("big object: %v, %d bytes", err, len(o.Payload))
+	}
+	trunc := cat(h.Append(nil), vi(0, 10<<20), []byte("only a few bytes"))
+	if _, _, err := decodeSubgroup(trunc, nil); !errors.Is(err, ErrProtocolViolation) {
+		t.Fatalf("truncated big object: %v", err)
+	}
+}
+
+// iotestHalf returns at most 1000 bytes per Read.
+type iotestHalf struct{ r io.Reader }
+
+func (h iotestHalf) Read(p []byte) (int, error) {
+	if len(p) > 1000 {
+		p = p[:1000]
+	}
+	return h.r.Read(p)
+}

@@ -198,3 +198,10 @@ func TestLimitsZeroFieldsUseDefaults(t *testing.T) {
 		t.Error("MessageName")
 	}
 }
+
+func TestRangeFilterTypeChecked(t *testing.T) {
+	m := &Subscribe{Params: Params{RangeFilters: []RangeFilter{{Type: 0x30}}}}
+	if _, err := AppendMessage(nil, Draft19, m); err == nil {
+		t.Fatal("range filter with type 0x30 encoded")
+	}
+}

@@ -244,6 +244,11 @@ func repeatable(t uint64) bool {
 
 // appendParams appends Number of Parameters and the parameters of msgType.
 func appendParams(b []byte, v Version, msgType uint64, p *Params) ([]byte, error) {
+	for i := range p.RangeFilters {
+		if t := p.RangeFilters[i].Type; t < ParamSubgroupFilter || t > ParamTrackPropertyFilter {
+			return b, fmt.Errorf("moq: range filter type 0x%x is not 0x25-0x29", t)
+		}
+	}
 	if extra := p.mask() &^ allowedParams(v, msgType); extra != 0 {
 		for t := uint64(0); t < 64; t++ {
 			if extra&(1<<t) != 0 {

@@ -123,9 +123,46 @@ func readBytes(r Reader, what, limit string, max int) ([]byte, error) {
 	if n == 0 {
 		return nil, nil
 	}
-	p := make([]byte, n)
-	if _, err := io.ReadFull(r, p); err != nil {
+	p, err := readN(r, int(n))
+	if err != nil {
 		return nil, readErr(err, what)
+	}
+	return p, nil
+}
+
+// eagerAlloc is the size up to which readN allocates the whole field at once;
+// larger fields grow as their bytes arrive, so a peer that announces a large
+// object and sends nothing costs no more than this.
+const eagerAlloc = 64 << 10
+
+// readN reads exactly n bytes into a new slice.
+func readN(r io.Reader, n int) ([]byte, error) {
+	if n <= eagerAlloc {
+		p := make([]byte, n)
+		_, err := io.ReadFull(r, p)
+		return p, err
+	}
+	p := make([]byte, 0, eagerAlloc)
+	for len(p) < n {
+		if len(p) == cap(p) {
+			c := 2 * cap(p)
+			if c > n {
+				c = n
+			}
+			q := make([]byte, len(p), c)
+			copy(q, p)
+			p = q
+		}
+		m, err := r.Read(p[len(p):cap(p)])
+		p = p[:len(p)+m]
+		if err != nil {
+			if errors.Is(err, io.EOF) && len(p) < n {
+				return nil, io.ErrUnexpectedEOF
+			}
+			if len(p) < n {
+				return nil, err
+			}
+		}
 	}
 	return p, nil
 }

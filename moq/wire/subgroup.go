@@ -256,8 +256,7 @@ func (s *SubgroupReader) Next(o *Object) error {
 		if n > uint64(s.lim.objectPayload()) {
 			return limitExceeded("MaxObjectPayload", n, s.lim.objectPayload())
 		}
-		o.Payload = make([]byte, n)
-		if _, err := io.ReadFull(s.r, o.Payload); err != nil {
+		if o.Payload, err = readN(s.r, int(n)); err != nil {
 			return readErr(err, "object payload")
 		}
 	}
