@@ -181,6 +181,20 @@ func (w wtConn) RemoteAddr() net.Addr     { return w.s.RemoteAddr() }
 func (w wtConn) LocalAddr() net.Addr      { return w.s.LocalAddr() }
 func (w wtConn) Transport() string        { return "webtransport" }
 
+// closeCause returns why a closed WebTransport session ended: its context is
+// cancelled without a cause, but its stream maps keep the close error
+// (e.g. the peer's *webtransport.SessionError). Call only once the session's
+// context is done.
+func (w wtConn) closeCause() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := w.s.AcceptUniStream(ctx)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
 // WebTransport streams offer no priority control in webtransport-go v0.13;
 // SetPriority is a no-op there (docs/ARCHITECTURE.md).
 type wtStream struct{ s *webtransport.Stream }

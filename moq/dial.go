@@ -197,7 +197,17 @@ func dialWebTransport(ctx context.Context, u *url.URL, host string, versions []w
 	)
 	target := *u
 	target.Host = host
-	if qc != nil {
+	if qc == nil {
+		// Dial QUIC ourselves (rather than webtransport.Transport.Dial, which
+		// closes the connection the moment the session ends): the session's
+		// close capsule then reaches the server before the connection closes.
+		var err error
+		qc, err = quic.DialAddr(ctx, host, tr.TLSClientConfig, tr.QUICConfig)
+		if err != nil {
+			return nil, dialError(u, err, versions)
+		}
+	}
+	{
 		cc, cerr := tr.NewClientConn(qc)
 		if cerr != nil {
 			qc.CloseWithError(0, "")
@@ -207,10 +217,10 @@ func dialWebTransport(ctx context.Context, u *url.URL, host string, versions []w
 		if err != nil {
 			qc.CloseWithError(0, "")
 		} else {
-			context.AfterFunc(ws.Context(), func() { qc.CloseWithError(0, "") })
+			context.AfterFunc(ws.Context(), func() {
+				time.AfterFunc(wtLinger, func() { qc.CloseWithError(0, "") })
+			})
 		}
-	} else {
-		rsp, ws, err = tr.Dial(ctx, target.String(), nil)
 	}
 	if err != nil {
 		if rsp != nil {
@@ -234,6 +244,10 @@ func dialWebTransport(ctx context.Context, u *url.URL, host string, versions []w
 	}
 	return sess, nil
 }
+
+// wtLinger is how long a client keeps the QUIC connection after its
+// WebTransport session closed, so the close capsule is delivered.
+const wtLinger = 250 * time.Millisecond
 
 // dialError turns handshake failures into messages a user can act on.
 func dialError(u *url.URL, err error, versions []wire.Version) error {

@@ -111,7 +111,13 @@ func newSession(c Conn, v wire.Version, isClient bool, cfg *Config) *Session {
 	}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	context.AfterFunc(c.Context(), func() {
-		s.cancel(s.transportCloseError(context.Cause(c.Context())))
+		cause := context.Cause(c.Context())
+		if cc, ok := c.(interface{ closeCause() error }); ok {
+			if e := cc.closeCause(); e != nil {
+				cause = e
+			}
+		}
+		s.cancel(s.transportCloseError(cause))
 	})
 	return s
 }
@@ -259,9 +265,42 @@ func (s *Session) applyPeerSetup(su *wire.Setup) error {
 	return nil
 }
 
+// transportGone reports whether err comes from the connection ending rather
+// than from the peer breaking a rule: a peer's close must be reported as its
+// close, not answered with a PROTOCOL_VIOLATION because a stream read failed
+// first. A transport-level read error (not a decoding error) waits a bounded
+// time for the connection to report its end, since over WebTransport the
+// streams can fail before the session's close capsule is processed.
+func (s *Session) transportGone(err error) bool {
+	if s.ctx.Err() != nil {
+		return true
+	}
+	if _, _, _, ok := closeCode(err); ok {
+		return true
+	}
+	if _, isWire := wire.CodeOf(err); isWire {
+		if we, ok := errors.AsType[*wire.Error](err); !ok || we.Unwrap() == nil {
+			return false
+		}
+	}
+	timer := time.NewTimer(time.Second)
+	defer timer.Stop()
+	select {
+	case <-s.conn.Context().Done():
+		return true
+	case <-s.ctx.Done():
+		return true
+	case <-timer.C:
+		return false
+	}
+}
+
 // fail closes the session for a protocol error, logging the peer and the
 // limit or rule it broke.
 func (s *Session) fail(err error, where string) {
+	if s.transportGone(err) {
+		return
+	}
 	code := wire.ErrProtocolViolation
 	if c, ok := wire.CodeOf(err); ok {
 		code = c
@@ -285,7 +324,7 @@ func (s *Session) controlLoop(r *bufio.Reader) {
 	for {
 		m, err := wire.ReadMessage(r, s.version, s.lim.Wire)
 		if err != nil {
-			if s.ctx.Err() != nil {
+			if s.transportGone(err) {
 				return
 			}
 			if errors.Is(err, io.EOF) {
