@@ -4,6 +4,8 @@
 # and found through environment variables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Under make test a missing fixture is a failure, never a skip.
+export TRIBUTARY_REQUIRE_FIXTURES=1
 for s in scripts/fixtures/*.sh; do
   [ -e "$s" ] || continue
   echo "test: preparing $(basename "$s" .sh)"
