@@ -89,7 +89,7 @@ func startBrowser(t *testing.T, scenario url.Values) *browserPeer {
 	if err != nil {
 		t.Fatalf("read bundle: %v", err)
 	}
-	p := &browserPeer{t: t, results: make(chan browserResult, 4), stderr: &boundedBuffer{max: 256 << 10}}
+	p := &browserPeer{t: t, results: make(chan browserResult, 8), stderr: &boundedBuffer{max: 256 << 10}}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -156,6 +156,24 @@ func (p *browserPeer) wait(d time.Duration) browserResult {
 	case <-time.After(d):
 		p.t.Fatalf("browser peer posted no result within %v; chromium output:\n%s", d, p.stderr.String())
 		return browserResult{}
+	}
+}
+
+// waitPhase returns the page's next result of the given phase, or its final
+// result if that comes first, failing the test after d.
+func (p *browserPeer) waitPhase(phase string, d time.Duration) browserResult {
+	p.t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case res := <-p.results:
+			if res.Phase == phase || res.Phase == "done" {
+				return res
+			}
+		case <-deadline:
+			p.t.Fatalf("browser peer posted no %q result within %v; chromium output:\n%s", phase, d, p.stderr.String())
+			return browserResult{}
+		}
 	}
 }
 

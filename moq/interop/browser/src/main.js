@@ -26,11 +26,18 @@ import * as Moq from "@moq/net";
 const params = new URLSearchParams(location.search);
 const logs = [];
 
+// @moq/net has no public signal for SUBSCRIBE_OK; its debug line is one.
+let subscribeOk;
+const subscribedOk = new Promise((resolve) => {
+	subscribeOk = resolve;
+});
+
 // Keep a copy of every console line (ours and @moq/net's) for the report.
 for (const level of ["debug", "log", "info", "warn", "error"]) {
 	const orig = console[level].bind(console);
 	console[level] = (...args) => {
 		logs.push(`${level}: ${args.map(fmt).join(" ")}`);
+		if (typeof args[0] === "string" && args[0].startsWith("subscribe ok:")) subscribeOk();
 		if (logs.length > 500) logs.shift();
 		orig(...args);
 	};
@@ -93,7 +100,9 @@ async function connect() {
 }
 
 // publish announces the broadcast, waits for the peer to subscribe to the
-// track, then writes the groups and closes the track.
+// track, then writes the groups and closes the track. With early=1 the track
+// exists and holds its first group before anyone subscribes, so the
+// SUBSCRIBE_OK carries a Largest Object.
 async function publish(conn, result) {
 	const path = Moq.Path.from(params.get("ns"));
 	const trackName = params.get("track");
@@ -101,41 +110,51 @@ async function publish(conn, result) {
 	const objects = int("objects", 1);
 	const sizes = (params.get("sizes") || "16").split(",").map((s) => Number.parseInt(s, 10));
 	const seed = int("seed", 1);
+	const early = params.get("early") === "1";
 
-	const broadcast = new Moq.Broadcast.Producer();
-	conn.publish(path, broadcast);
-	console.log(`published broadcast ${path}; waiting for a subscription to ${trackName}`);
-	let track;
-	for (;;) {
-		const req = await broadcast.requested();
-		if (!req) throw new Error("broadcast closed before any subscription");
-		if (req.name !== trackName) {
-			console.warn(`rejecting request for unknown track ${req.name}`);
-			req.reject(new Error("not found"));
-			continue;
-		}
-		track = req.accept({ ordered: true });
-		break;
-	}
-	// @moq/net serves a SUBSCRIBE from the latest group it holds (drafts before
-	// 20 carry no start it honours), and it takes that snapshot in the
-	// microtasks that follow accept(). Writing after a macrotask turn keeps every
-	// group inside the subscription.
-	await track.info();
-	await sleep(0);
-	console.log(`subscribed: writing ${groups} groups of ${objects} objects`);
 	const sent = [];
 	let n = 0;
-	for (let g = 0; g < groups; g++) {
+	const writeGroup = (track) => {
 		const group = track.appendGroup();
 		for (let o = 0; o < objects; o++) {
 			const size = sizes[n++ % sizes.length];
-			const data = payload(seed, group.sequence, o, size);
-			group.writeFrame({ payload: data, timestamp: Moq.Time.Timestamp.now() });
+			group.writeFrame({ payload: payload(seed, group.sequence, o, size), timestamp: Moq.Time.Timestamp.now() });
 			sent.push({ group: group.sequence, object: o, size });
 		}
 		group.close();
+	};
+
+	const broadcast = new Moq.Broadcast.Producer();
+	let track;
+	if (early) {
+		track = broadcast.createTrack(trackName, { ordered: true });
+		writeGroup(track);
 	}
+	conn.publish(path, broadcast);
+	console.log(`published broadcast ${path}; waiting for a subscription to ${trackName}`);
+	if (early) {
+		while (!track.used.peek()) await track.used.changed();
+	} else {
+		for (;;) {
+			const req = await broadcast.requested();
+			if (!req) throw new Error("broadcast closed before any subscription");
+			if (req.name !== trackName) {
+				console.warn(`rejecting request for unknown track ${req.name}`);
+				req.reject(new Error("not found"));
+				continue;
+			}
+			track = req.accept({ ordered: true });
+			break;
+		}
+		await track.info();
+	}
+	// @moq/net serves a SUBSCRIBE from the latest group it holds (drafts before
+	// 20 carry no start it honours), and it takes that snapshot in the
+	// microtasks that follow the subscription. Writing after a macrotask turn
+	// keeps every later group inside the subscription.
+	await sleep(0);
+	console.log(`subscribed: writing ${groups - sent.length / objects} more groups of ${objects} objects`);
+	while (sent.length < groups * objects) writeGroup(track);
 	result.sent = sent;
 	// Tell the test the bytes are written, then hold the session open until the
 	// test says it is done (it closes the server session) or time runs out.
@@ -152,6 +171,9 @@ async function subscribe(conn, result) {
 	const want = int("groups", 1) * int("objects", 1);
 	const broadcast = conn.consume(path);
 	const sub = broadcast.subscribe(trackName, { ordered: true });
+	// Tell the test once SUBSCRIBE_OK is in, so it can publish what must
+	// arrive after the subscription started.
+	void subscribedOk.then(() => post({ mode: "subscribe", phase: "subscribed", ok: true }));
 	const received = [];
 	await new Promise((resolve, reject) => {
 		let pending = 0;
