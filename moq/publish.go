@@ -117,7 +117,7 @@ func (s *Session) Publish(ctx context.Context, t *Track, opts *PublishOptions) (
 	m := &wire.Publish{RequestID: id, Track: t.Name(), TrackAlias: alias, Properties: t.cfg.Properties}
 	largest, has := t.Largest()
 	if has {
-		m.Params.LargestObject = &largest
+		m.Params.LargestObject = s.largestParam(largest)
 	}
 	authParams(&m.Params, opts.AuthToken)
 	rs, err := s.openRequest(ctx, m)

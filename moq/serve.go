@@ -151,7 +151,7 @@ func (s *Session) serveTrackStatus(rs *requestStream, m *wire.TrackStatus) {
 	}
 	ok := &wire.RequestOK{Properties: t.cfg.Properties}
 	if l, has := t.Largest(); has {
-		ok.Params.LargestObject = &l
+		ok.Params.LargestObject = s.largestParam(l)
 	}
 	rs.write(ok)
 	rs.str.Close()
@@ -240,7 +240,7 @@ func (s *Session) serveSubscribe(rs *requestStream, m *wire.Subscribe) {
 
 	okMsg := &wire.SubscribeOK{TrackAlias: sub.alias, Properties: t.cfg.Properties}
 	if hasLargest {
-		okMsg.Params.LargestObject = &largest
+		okMsg.Params.LargestObject = s.largestParam(largest)
 		sub.joining = largest
 	}
 	if err := rs.write(okMsg); err != nil {
@@ -337,7 +337,7 @@ func (sub *servedSub) readUpdates() {
 		sub.applyParams(&u.Params)
 		ok2 := &wire.RequestOK{}
 		if l, has := sub.track.Largest(); has {
-			ok2.Params.LargestObject = &l
+			ok2.Params.LargestObject = sub.s.largestParam(l)
 		}
 		sub.rs.write(ok2)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +29,7 @@ type Session struct {
 	// What the peer said in SETUP.
 	path, authority, peerImpl string
 	peerTokens                [][]byte
+	quirkNoLargest            bool // the peer cannot parse LARGEST_OBJECT
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -252,6 +254,15 @@ func (s *Session) applyPeerSetup(su *wire.Setup) error {
 	if su.MoqtImplementation != nil {
 		s.peerImpl = *su.MoqtImplementation
 	}
+	if strings.HasPrefix(s.peerImpl, "moq-lite-js") {
+		// @moq/net 0.3.x writes and reads LARGEST_OBJECT with a length
+		// prefix the drafts do not have (docs/ARCHITECTURE.md, moq/wire):
+		// read its form, and send it none.
+		wl := *s.lim.Wire
+		wl.Quirks |= wire.QuirkLengthPrefixedLocation
+		s.lim.Wire = &wl
+		s.quirkNoLargest = true
+	}
 	for _, t := range su.AuthorizationTokens {
 		switch t.AliasType {
 		case wire.AliasUseValue, wire.AliasRegister:
@@ -293,6 +304,15 @@ func (s *Session) transportGone(err error) bool {
 	case <-timer.C:
 		return false
 	}
+}
+
+// largestParam returns the LARGEST_OBJECT parameter value for l, or nil for
+// a peer known to misread it.
+func (s *Session) largestParam(l wire.Location) *wire.Location {
+	if s.quirkNoLargest {
+		return nil
+	}
+	return &l
 }
 
 // fail closes the session for a protocol error, logging the peer and the
