@@ -157,6 +157,8 @@ type Buffer struct {
 	released           bool
 	stats              Stats
 	lastDelay          time.Duration
+	floor              int64
+	haveFloor          bool
 }
 
 // New returns an empty buffer.
@@ -346,7 +348,28 @@ func (b *Buffer) observeTransit(f Frame, arrival time.Time) {
 	b.lastTransit = tr
 }
 
-func (b *Buffer) minTransit() int64 { return min(b.curMin, b.prevMin) }
+func (b *Buffer) minTransit() int64 {
+	m := min(b.curMin, b.prevMin)
+	if b.haveFloor {
+		m = max(m, b.floor)
+	}
+	return m
+}
+
+// Transit reports the smallest transit time (arrival minus timestamp) seen in
+// the sliding window, before any floor; false before the first frame.
+func (b *Buffer) Transit() (time.Duration, bool) {
+	return time.Duration(min(b.curMin, b.prevMin)), b.haveTransit
+}
+
+// SetTransitFloor makes the buffer place the live edge no later than the
+// given transit allows. A player with several tracks passes the largest
+// Transit of all of them to each, so that their playout clocks agree and
+// audio and video stay in sync.
+func (b *Buffer) SetTransitFloor(d time.Duration) {
+	b.floor = int64(d)
+	b.haveFloor = true
+}
 
 // edge is the newest media time the network could have delivered by now.
 func (b *Buffer) edge(now time.Time) time.Duration {

@@ -393,3 +393,27 @@ func TestTooBig(t *testing.T) {
 		t.Fatalf("err %v, want ErrTooBig", err)
 	}
 }
+
+// TestTransitFloor: two buffers with different transit times play in step
+// once both get the larger transit as floor.
+func TestTransitFloor(t *testing.T) {
+	cfg := Config{Target: Target{Mode: Fixed, Delay: 100 * time.Millisecond}}
+	audio, video := New(cfg), New(cfg)
+	a := stream(30, 30, constant(5*time.Millisecond))
+	v := stream(30, 30, constant(45*time.Millisecond))
+	for i := range a {
+		_ = audio.Push(a[i].f, a[i].at)
+		_ = video.Push(v[i].f, v[i].at)
+	}
+	ta, _ := audio.Transit()
+	tv, _ := video.Transit()
+	floor := max(ta, tv)
+	audio.SetTransitFloor(floor)
+	video.SetTransitFloor(floor)
+	now := t0.Add(2 * time.Second)
+	fa, _ := audio.Pop(now)
+	fv, _ := video.Pop(now)
+	if fa.Late != fv.Late || audio.MediaNow(now) != video.MediaNow(now) {
+		t.Fatalf("clocks differ: audio %v video %v", audio.MediaNow(now), video.MediaNow(now))
+	}
+}
