@@ -173,9 +173,16 @@ func testBrowserPublishes(t *testing.T, d browserDraft, early bool) {
 
 // TestGoPublishesToBrowser: a track published by the server is subscribed to
 // by @moq/net in Chromium, which receives every object byte-exact.
+// The "offered" variant lets @moq/net offer its whole list (moq-lite, moqt-20
+// .. moqt-15): the server must pick moqt-19.
 func TestGoPublishesToBrowser(t *testing.T) {
-	for _, d := range browserDrafts {
-		t.Run(d.alpn, func(t *testing.T) {
+	drafts := append(append([]browserDraft{}, browserDrafts...), browserDraft{"", wire.Draft19, "moq-transport-19"})
+	for _, d := range drafts {
+		name := d.alpn
+		if name == "" {
+			name = "offered"
+		}
+		t.Run(name, func(t *testing.T) {
 			const groups, objects, seed = 3, 5, 4321
 			name := wire.FullTrackName{Namespace: wire.NewNamespace("tributary", "interop", "go"), Name: []byte("data")}
 			track, w := moq.NewTrack(name, &moq.TrackConfig{MaxGroups: 2 * groups})

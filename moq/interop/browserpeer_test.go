@@ -31,6 +31,13 @@ type browserResult struct {
 	Version  string          `json:"version"`
 	Sent     []browserObject `json:"sent"`
 	Received []browserObject `json:"received"`
+	// TrackClosed is how a subscribed track ended: "clean" or the error.
+	TrackClosed string `json:"trackClosed"`
+	// Announced are the namespace events of mode "announced".
+	Announced []struct {
+		Path   string `json:"path"`
+		Active bool   `json:"active"`
+	} `json:"announced"`
 	Logs     []string        `json:"logs"`
 }
 

@@ -8,13 +8,16 @@
 //   hash     hex SHA-256 of the server's self-signed certificate (optional)
 //   alpn     comma-separated WebTransport protocols to offer, e.g. moqt-18
 //            (optional: @moq/net's own list when absent)
-//   mode     "publish" or "subscribe"
+//   mode     "publish", "subscribe" or "announced"
 //   ns       broadcast path; "/" separates namespace fields
 //   track    track name
 //   groups   number of groups
 //   objects  objects per group
 //   sizes    comma-separated object sizes, used in turn (publish)
 //   seed     payload seed (publish)
+//   prefix   broadcast path prefix (announced)
+//   count    events to wait for (announced)
+//   early    1: the track holds its first group before any subscription (publish)
 //   report   path or URL the result JSON is POSTed to (default /result)
 //   timeout  milliseconds the whole scenario may take (default 15000)
 //
@@ -206,7 +209,26 @@ async function subscribe(conn, result) {
 	});
 	received.sort((a, b) => a.group - b.group || a.object - b.object);
 	result.received = received;
+	// How the track ended, if it did: null for a clean end, the error otherwise.
+	const closed = sub.closed.peek();
+	if (closed !== undefined) result.trackClosed = closed === null ? "clean" : fmt(closed);
 	sub.close();
+}
+
+// announced asks for the broadcasts under a prefix (SUBSCRIBE_NAMESPACE on
+// drafts 18+) and reports the first `count` events.
+async function announced(conn, result) {
+	const prefix = Moq.Path.from(params.get("prefix") || "");
+	const want = int("count", 1);
+	const consumer = conn.announced(prefix);
+	const events = [];
+	while (events.length < want) {
+		const ev = await consumer.next();
+		if (!ev) break;
+		events.push({ path: ev.path, active: ev.active });
+	}
+	result.announced = events;
+	consumer.close();
 }
 
 function sleep(ms) {
@@ -234,6 +256,7 @@ async function main() {
 				console.log(`connected: ${conn.version}`);
 				if (mode === "publish") await publish(conn, result);
 				else if (mode === "subscribe") await subscribe(conn, result);
+				else if (mode === "announced") await announced(conn, result);
 				else throw new Error(`unknown mode ${mode}`);
 			})(),
 			deadline,
