@@ -38,7 +38,7 @@ type browserResult struct {
 		Path   string `json:"path"`
 		Active bool   `json:"active"`
 	} `json:"announced"`
-	Logs     []string        `json:"logs"`
+	Logs []string `json:"logs"`
 }
 
 // browserObject is one object the page sent or received.
