@@ -69,7 +69,7 @@ func IsMoQMediaType(mt string) bool {
 		return false
 	}
 	t, _, err := mime.ParseMediaType(mt)
-	if err != nil {
+	if err != nil || strings.Count(t, "/") != 1 {
 		return false
 	}
 	for _, tok := range strings.FieldsFunc(t, func(r rune) bool { return r == '/' || r == '.' || r == '-' || r == '+' }) {

@@ -38,7 +38,7 @@ func ParseOwncast(c Content, tags []string, authorHost string) (OwncastPost, boo
 		if strings.Contains(l.Class, "mention") || strings.Contains(l.Class, "hashtag") || strings.Contains(l.Rel, "tag") {
 			continue
 		}
-		p.WatchURL = (&url.URL{Scheme: "https", Host: u.Host, Path: "/"}).String()
+		p.WatchURL = (&url.URL{Scheme: "https", Host: strings.ToLower(u.Host), Path: "/"}).String()
 		break
 	}
 	if p.WatchURL == "" {
