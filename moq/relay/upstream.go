@@ -1,0 +1,464 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/tributary-live/tributary/moq"
+)
+
+// WellKnown is the /.well-known/moq document a relay serves and reads
+// (docs/FEDIVERSE.md, docs/RELAY.md).
+type WellKnown struct {
+	// MoQT are native QUIC endpoints (moqt://host:port), best first.
+	MoQT []string `json:"moqt"`
+	// WebTransport are WebTransport endpoints (https://host:port/path).
+	WebTransport []string `json:"webtransport"`
+	// ALPN are the MoQ Transport versions spoken, as ALPN tokens.
+	ALPN []string `json:"alpn"`
+	// Relays are other relays carrying this host's broadcasts (fallbacks).
+	Relays []string `json:"relays,omitempty"`
+	// CertHashes are hex SHA-256 hashes of development certificates.
+	CertHashes []string `json:"cert_hashes,omitempty"`
+}
+
+// Limits on a fetched /.well-known/moq document.
+const (
+	maxWellKnownBytes   = 64 << 10
+	maxWellKnownEntries = 16
+	upstreamDialTimeout = 1500 * time.Millisecond
+)
+
+// endpoint is one upstream relay: its native QUIC URL and WebTransport
+// fallback, and the certificate hashes to pin.
+type endpoint struct {
+	moqt, https string
+	hashes      [][]byte
+}
+
+func (ep endpoint) String() string {
+	if ep.moqt != "" {
+		return ep.moqt
+	}
+	return ep.https
+}
+
+// looksLikeHost reports whether a namespace's first field can name an
+// origin host: a DNS name with a dot, or host:port.
+func looksLikeHost(s string) bool {
+	if s == "" || len(s) > 253 || strings.ContainsAny(s, "/@?#\\ ") {
+		return false
+	}
+	h := s
+	if host, _, err := net.SplitHostPort(s); err == nil {
+		return host != ""
+	}
+	return strings.Contains(h, ".")
+}
+
+// isLocalOrigin reports whether broadcasts of origin are published here.
+func (r *Relay) isLocalOrigin(origin string) bool {
+	if hostMatch(r.cfg.LocalOrigins, origin) {
+		return true
+	}
+	if len(r.cfg.LocalOrigins) > 0 {
+		return false
+	}
+	self := []string{r.name}
+	if h, _, err := net.SplitHostPort(r.cfg.PublicAddr); err == nil {
+		self = append(self, r.cfg.PublicAddr)
+		if strings.Contains(h, ".") && net.ParseIP(h) == nil {
+			self = append(self, h)
+		}
+	}
+	return hostMatch(self, origin) && origin != ""
+}
+
+// federates reports whether the relay knows how to find origin's upstreams.
+func (r *Relay) federates(origin string) bool {
+	if _, ok := r.upstreamList(origin); ok {
+		return true
+	}
+	return !r.cfg.DisableWellKnown && looksLikeHost(origin)
+}
+
+func (r *Relay) upstreamList(origin string) ([]string, bool) {
+	for k, v := range r.cfg.Upstreams {
+		if k != "*" && hostMatch([]string{k}, origin) {
+			return v, true
+		}
+	}
+	v, ok := r.cfg.Upstreams["*"]
+	return v, ok && len(v) > 0
+}
+
+// candidates lists the upstream relays for origin, best first.
+func (r *Relay) candidates(ctx context.Context, origin string) ([]endpoint, error) {
+	if list, ok := r.upstreamList(origin); ok {
+		var out []endpoint
+		for _, u := range list {
+			ep, err := endpointOf(u, r.hashes)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ep)
+		}
+		return out, nil
+	}
+	if r.cfg.DisableWellKnown || !looksLikeHost(origin) {
+		return nil, fmt.Errorf("no upstream known for %q", origin)
+	}
+	wk, err := r.fetchWellKnown(ctx, origin)
+	if err != nil {
+		return nil, err
+	}
+	return r.wellKnownEndpoints(wk)
+}
+
+// endpointOf turns a configured URL into an endpoint: moqt:// gets an
+// https:// fallback on the same host and port, and the reverse.
+func endpointOf(raw string, hashes [][]byte) (endpoint, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" {
+		return endpoint{}, fmt.Errorf("upstream %q is not a moqt:// or https:// URL", raw)
+	}
+	ep := endpoint{hashes: hashes}
+	switch u.Scheme {
+	case "moqt", "moq":
+		ep.moqt = u.String()
+		w := *u
+		w.Scheme = "https"
+		if w.Path == "" {
+			w.Path = "/"
+		}
+		ep.https = w.String()
+	case "https":
+		ep.https = u.String()
+	default:
+		return endpoint{}, fmt.Errorf("upstream %q is not a moqt:// or https:// URL", raw)
+	}
+	return ep, nil
+}
+
+func (r *Relay) wellKnownEndpoints(wk *WellKnown) ([]endpoint, error) {
+	hashes := append([][]byte(nil), r.hashes...)
+	for _, h := range wk.CertHashes {
+		if b, err := moq.ParseCertHash(h); err == nil {
+			hashes = append(hashes, b)
+		}
+	}
+	var out []endpoint
+	seen := map[string]bool{}
+	wtByHost := map[string]string{}
+	for _, w := range wk.WebTransport {
+		if u, err := url.Parse(w); err == nil && u.Scheme == "https" && u.Host != "" {
+			if _, ok := wtByHost[u.Host]; !ok {
+				wtByHost[u.Host] = u.String()
+			}
+		}
+	}
+	add := func(ep endpoint) {
+		if k := ep.String(); !seen[k] && len(out) < maxWellKnownEntries {
+			seen[k] = true
+			out = append(out, ep)
+		}
+	}
+	for _, m := range wk.MoQT {
+		u, err := url.Parse(m)
+		if err != nil || (u.Scheme != "moqt" && u.Scheme != "moq") || u.Host == "" {
+			continue
+		}
+		ep := endpoint{moqt: u.String(), https: wtByHost[u.Host], hashes: hashes}
+		delete(wtByHost, u.Host)
+		add(ep)
+	}
+	for _, w := range wk.WebTransport {
+		if u, err := url.Parse(w); err == nil && wtByHost[u.Host] != "" {
+			add(endpoint{https: wtByHost[u.Host], hashes: hashes})
+			delete(wtByHost, u.Host)
+		}
+	}
+	for _, rl := range wk.Relays {
+		if ep, err := endpointOf(rl, r.hashes); err == nil {
+			add(ep)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("/.well-known/moq names no usable endpoint")
+	}
+	return out, nil
+}
+
+// fetchWellKnown reads https://<origin>/.well-known/moq.
+func (r *Relay) fetchWellKnown(ctx context.Context, origin string) (*WellKnown, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+origin+"/.well-known/moq", nil)
+	if err != nil {
+		return nil, fmt.Errorf("well-known of %q: %w", origin, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("well-known of %s: %w", origin, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("well-known of %s: HTTP %d", origin, resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxWellKnownBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("well-known of %s: %w", origin, err)
+	}
+	if len(body) > maxWellKnownBytes {
+		return nil, fmt.Errorf("well-known of %s: larger than %d bytes", origin, maxWellKnownBytes)
+	}
+	var wk WellKnown
+	if err := json.Unmarshal(body, &wk); err != nil {
+		return nil, fmt.Errorf("well-known of %s: %w", origin, err)
+	}
+	return &wk, nil
+}
+
+// defaultHTTPClient fetches well-known documents: 5 s timeout, no
+// redirects, and (unless AllowPrivateUpstreams) no loopback, private or
+// link-local addresses, so a viewer cannot make the relay probe its own
+// network. Pinned upstream certificate hashes are accepted as well as
+// certificates that verify against the system roots.
+func (r *Relay) defaultHTTPClient() *http.Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	if !r.cfg.AllowPrivateUpstreams {
+		dialer.Control = func(network, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return err
+			}
+			if ip := net.ParseIP(host); ip == nil || isPrivate(ip) {
+				return fmt.Errorf("relay: refusing to fetch from internal address %s", host)
+			}
+			return nil
+		}
+	}
+	tlsConf := &tls.Config{}
+	if r.cfg.UpstreamTLS != nil {
+		tlsConf = r.cfg.UpstreamTLS.Clone()
+	}
+	if len(r.hashes) > 0 {
+		pins := r.hashes
+		roots := tlsConf.RootCAs
+		tlsConf.InsecureSkipVerify = true
+		tlsConf.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("relay: no certificate")
+			}
+			got := moq.CertHash(cs.PeerCertificates[0].Raw)
+			for _, p := range pins {
+				if bytes.Equal(p, got) {
+					return nil
+				}
+			}
+			inter := x509.NewCertPool()
+			for _, c := range cs.PeerCertificates[1:] {
+				inter.AddCert(c)
+			}
+			_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{DNSName: cs.ServerName, Roots: roots, Intermediates: inter})
+			return err
+		}
+	}
+	return &http.Client{
+		Timeout: 5 * time.Second,
+		Transport: &http.Transport{
+			DialContext: dialer.DialContext, TLSClientConfig: tlsConf, ForceAttemptHTTP2: true,
+			MaxResponseHeaderBytes: 16 << 10, TLSHandshakeTimeout: 5 * time.Second,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+func isPrivate(ip net.IP) bool {
+	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast()
+}
+
+// upstream is one session to an upstream relay, shared by every track
+// pulled from it.
+type upstream struct {
+	url  string
+	sess *moq.Session
+	hop  string // the upstream relay's name, from its SETUP
+	refs int
+}
+
+// subscribeUpstream subscribes to e's track on the candidates, starting at
+// index from and trying each once; it returns the subscription, the
+// upstream it runs on and that upstream's index.
+func (r *Relay) subscribeUpstream(ctx context.Context, e *entry, cands []endpoint, from int) (*moq.Subscription, *upstream, int, error) {
+	var lastErr error
+	for i := range cands {
+		idx := (from + i) % len(cands)
+		up, err := r.dial(ctx, cands[idx])
+		if err != nil {
+			lastErr = err
+			r.log.Debug("relay: upstream unreachable", "upstream", cands[idx].String(), "err", err)
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		sub, err := up.sess.Subscribe(sctx, e.name, &moq.SubscribeOptions{
+			JoinGroup: true,
+			AuthToken: pathToken(e.path),
+			Track:     &moq.TrackConfig{MaxGroups: r.cfg.CacheGroups},
+		})
+		cancel()
+		if err != nil {
+			r.release(up)
+			lastErr = err
+			r.log.Debug("relay: upstream refused", "upstream", cands[idx].String(), "track", e.key, "err", err)
+			continue
+		}
+		r.mu.Lock()
+		e.upstreamSubs++
+		e.upstreamURL, e.upstreamHop, e.upSess = up.url, up.hop, up.sess
+		r.mu.Unlock()
+		r.log.Info("relay: subscribed upstream", "track", e.key, "upstream", up.url, "upstream_name", up.hop)
+		return sub, up, idx, nil
+	}
+	if lastErr == nil {
+		lastErr = errors.New("no upstream candidates")
+	}
+	return nil, nil, 0, lastErr
+}
+
+// dial returns a session to ep, shared with other tracks: native QUIC
+// first, WebTransport as the fallback.
+func (r *Relay) dial(ctx context.Context, ep endpoint) (*upstream, error) {
+	key := ep.String()
+	for {
+		r.upMu.Lock()
+		if u := r.upstreams[key]; u != nil {
+			if u.sess.Err() == nil && !closedChan(u.sess.GoingAway()) {
+				u.refs++
+				r.upMu.Unlock()
+				return u, nil
+			}
+			delete(r.upstreams, key)
+		}
+		if ch, busy := r.dialing[key]; busy {
+			r.upMu.Unlock()
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				return nil, context.Cause(ctx)
+			}
+		}
+		ch := make(chan struct{})
+		r.dialing[key] = ch
+		r.upMu.Unlock()
+
+		sess, err := r.dialEndpoint(ctx, ep)
+		r.upMu.Lock()
+		delete(r.dialing, key)
+		close(ch)
+		if err != nil {
+			r.upMu.Unlock()
+			return nil, err
+		}
+		u := &upstream{url: key, sess: sess, refs: 1}
+		if impl := sess.PeerImplementation(); strings.HasPrefix(impl, implPrefix) {
+			u.hop = impl[len(implPrefix):]
+		}
+		r.upstreams[key] = u
+		r.upMu.Unlock()
+		context.AfterFunc(sess.Context(), func() { r.upstreamEnded(u) })
+		return u, nil
+	}
+}
+
+func closedChan(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+func (r *Relay) dialEndpoint(ctx context.Context, ep endpoint) (*moq.Session, error) {
+	cfg := &moq.Config{Implementation: implPrefix + r.name, Logger: r.log}
+	if r.cfg.UpstreamToken != "" {
+		cfg.AuthToken = []byte(r.cfg.UpstreamToken)
+	}
+	idle := r.cfg.UpstreamIdleTimeout
+	opts := &moq.DialOptions{
+		TLS:        r.cfg.UpstreamTLS,
+		CertHashes: ep.hashes,
+		QUICConfig: &quic.Config{MaxIdleTimeout: idle, KeepAlivePeriod: idle / 3, HandshakeIdleTimeout: upstreamDialTimeout},
+	}
+	var errs []error
+	if ep.moqt != "" {
+		dctx, cancel := context.WithTimeout(ctx, upstreamDialTimeout)
+		sess, err := moq.Dial(dctx, ep.moqt, cfg, opts)
+		cancel()
+		if err == nil {
+			return sess, nil
+		}
+		errs = append(errs, err)
+	}
+	if ep.https != "" {
+		dctx, cancel := context.WithTimeout(ctx, upstreamDialTimeout)
+		sess, err := moq.Dial(dctx, ep.https, cfg, opts)
+		cancel()
+		if err == nil {
+			return sess, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, fmt.Errorf("relay: dial %s: %w", ep.String(), errors.Join(errs...))
+}
+
+// release drops a track's reference to an upstream session, closing the
+// session when no track uses it.
+func (r *Relay) release(u *upstream) {
+	r.upMu.Lock()
+	u.refs--
+	last := u.refs <= 0
+	if last && r.upstreams[u.url] == u {
+		delete(r.upstreams, u.url)
+	}
+	r.upMu.Unlock()
+	if last {
+		u.sess.Close()
+	}
+}
+
+// upstreamEnded accounts for an upstream session that closed.
+func (r *Relay) upstreamEnded(u *upstream) {
+	r.upMu.Lock()
+	if r.upstreams[u.url] == u {
+		delete(r.upstreams, u.url)
+	}
+	r.upMu.Unlock()
+	_, in, _, _ := u.sess.Stats()
+	r.mu.Lock()
+	r.totals.upstreamBytes += in
+	r.totals.perUpstream[u.url] += in
+	r.mu.Unlock()
+}
+
+// hexHash renders a certificate hash.
+func hexHash(b []byte) string { return hex.EncodeToString(b) }
