@@ -38,14 +38,14 @@ type entry struct {
 	cancel context.CancelFunc
 
 	// Under Relay.mu.
-	lastUse     time.Time
-	lastWritten uint64
-	rateBps     float64
-	upstreamURL string
-	upstreamHop string
+	lastUse      time.Time
+	lastWritten  uint64
+	rateBps      float64
+	upstreamURL  string
+	upstreamHop  string
 	upstreamSubs int
-	failovers   int
-	upSess      *moq.Session
+	failovers    int
+	upSess       *moq.Session
 
 	copyMu sync.Mutex
 	active map[uint64]int // groups being copied from the upstream
