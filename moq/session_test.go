@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quic-go/quic-go"
+
 	"github.com/tributary-live/tributary/moq/wire"
 )
 
@@ -552,5 +554,86 @@ func TestCertificatePinning(t *testing.T) {
 	_, err = Dial(env.ctx, env.url("quic"), nil, nil)
 	if err == nil {
 		t.Fatal("a self-signed certificate was accepted without a pin")
+	}
+}
+
+// TestSubscriberPriority: with two subscriptions in one session competing
+// for a flow-controlled connection, the one with the higher subscriber
+// priority (lower number) is sent first (draft-18 §7.2), even when the other
+// started first. Native QUIC only: webtransport-go has no stream priorities.
+func TestSubscriberPriority(t *testing.T) {
+	for _, v := range []wire.Version{wire.Draft18, wire.Draft19} {
+		t.Run(v.ALPN(), func(t *testing.T) {
+			env := newTestEnv(t, nil)
+			low, lw := NewTrack(testName("low"), nil)
+			high, hw := NewTrack(testName("high"), nil)
+			env.origin.add(low)
+			env.origin.add(high)
+			cfg := &Config{Versions: []wire.Version{v}}
+			// A small receive window makes the sender wait for credit, so
+			// both streams have data queued and the scheduler chooses.
+			q := &quic.Config{InitialStreamReceiveWindow: 32 << 10, MaxStreamReceiveWindow: 32 << 10,
+				InitialConnectionReceiveWindow: 48 << 10, MaxConnectionReceiveWindow: 48 << 10}
+			sess, err := Dial(env.ctx, env.url("quic"), cfg, &DialOptions{CertHashes: [][]byte{env.hash}, QUICConfig: q})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sess.Close()
+			next := &wire.SubscriptionFilter{Type: wire.FilterNextGroupStart}
+			lowSub, err := sess.Subscribe(env.ctx, testName("low"), &SubscribeOptions{Filter: next, Priority: wire.Ptr(uint8(255))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			highSub, err := sess.Subscribe(env.ctx, testName("high"), &SubscribeOptions{Filter: next, Priority: wire.Ptr(uint8(0))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const size = 3 << 20
+			finished := make(chan string, 2)
+			read := func(name string, tr *Track) {
+				r := tr.Reader(&ReaderOptions{Start: new(uint64)})
+				defer r.Close()
+				g, err := r.NextGroup(env.ctx)
+				if err != nil {
+					finished <- "error " + err.Error()
+					return
+				}
+				o, err := g.ReadObject(env.ctx)
+				if err != nil || len(o.Payload) != size {
+					finished <- fmt.Sprintf("error %v (%d bytes)", err, len(o.Payload))
+					return
+				}
+				finished <- name
+			}
+			go read("low", lowSub.Track())
+			go read("high", highSub.Track())
+			// The low-priority object is queued first.
+			lg, _ := lw.AppendGroup()
+			lg.WriteObject(make([]byte, size), nil)
+			hg, _ := hw.AppendGroup()
+			hg.WriteObject(make([]byte, size), nil)
+			first := <-finished
+			second := <-finished
+			if first != "high" || second != "low" {
+				t.Fatalf("finished %q then %q, want high then low", first, second)
+			}
+		})
+	}
+}
+
+func TestUrgencyOrder(t *testing.T) {
+	// Subscriber priority dominates publisher priority (draft-18 §7.2).
+	cases := []struct{ sub, pub uint8 }{{0, 255}, {64, 0}, {128, 128}, {200, 0}, {255, 255}}
+	for i := 1; i < len(cases); i++ {
+		a, b := urgency(cases[i-1].sub, cases[i-1].pub), urgency(cases[i].sub, cases[i].pub)
+		if a > b {
+			t.Errorf("urgency(%v)=%d after urgency(%v)=%d", cases[i-1], a, cases[i], b)
+		}
+	}
+	if urgency(0, 0) != 0 || urgency(255, 255) != 7 {
+		t.Errorf("range: %d..%d, want 0..7", urgency(0, 0), urgency(255, 255))
+	}
+	if urgency(0, 255) >= urgency(255, 0) {
+		t.Error("a high subscriber priority must win over a high publisher priority")
 	}
 }
