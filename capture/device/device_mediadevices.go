@@ -171,6 +171,7 @@ type micSource struct {
 	pending      []int16
 	chunks       chan result16
 	stop         chan struct{}
+	pumpDone     chan struct{}
 }
 
 type result16 struct {
@@ -205,14 +206,20 @@ func OpenMicrophone(id string, sampleRate, channels int, frameDur time.Duration)
 	}
 	m := &micSource{d: d, r: r, sampleRate: sampleRate, channels: channels,
 		frameSamples: int(int64(sampleRate) * int64(frameDur) / int64(time.Second)),
-		chunks:       make(chan result16, 4), stop: make(chan struct{})}
+		chunks:       make(chan result16, 4), stop: make(chan struct{}), pumpDone: make(chan struct{})}
 	go m.pump()
 	return m, nil
 }
 
 // pump reads the driver, which can block forever, into a channel.
 func (m *micSource) pump() {
+	defer close(m.pumpDone)
 	for {
+		select {
+		case <-m.stop:
+			return
+		default:
+		}
 		chunk, rel, err := m.r.Read()
 		var res result16
 		if err != nil {
@@ -273,7 +280,9 @@ func (m *micSource) Read() (capture.AudioFrame, func(), error) {
 	return capture.AudioFrame{PCM: pcm, Captured: at}, func() {}, nil
 }
 
-// Close stops the microphone.
+// Close stops the microphone. The driver is closed only once the reading
+// goroutine has left the driver's Read (closing it during a Read races inside
+// mediadevices); a device that never delivers is left open rather than raced.
 func (m *micSource) Close() error {
 	select {
 	case <-m.stop:
@@ -281,7 +290,12 @@ func (m *micSource) Close() error {
 	default:
 	}
 	close(m.stop)
-	return m.d.Close()
+	select {
+	case <-m.pumpDone:
+		return m.d.Close()
+	case <-time.After(NoSignalTimeout):
+		return fmt.Errorf("%w: microphone did not stop", capture.ErrNoSignal)
+	}
 }
 
 func abs(v int) int {

@@ -1,0 +1,296 @@
+package publish
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tributary-live/tributary/capture"
+	"github.com/tributary-live/tributary/moq"
+	"github.com/tributary-live/tributary/moq/loc"
+	"github.com/tributary-live/tributary/moq/msf"
+	"github.com/tributary-live/tributary/moq/wire"
+)
+
+var testNS = wire.NewNamespace("tributary.test", "alice", "live")
+
+// relay is a minimal server that plays the relay's part: it takes the
+// publisher's session and hands it, or the tracks it pushes, to the test.
+type relay struct {
+	url      string
+	hash     []byte
+	sessions chan *moq.Session
+	tracks   chan *moq.Track
+	srv      *moq.Server
+}
+
+func newRelay(t *testing.T, acceptNamespace bool) *relay {
+	t.Helper()
+	cert, hash, err := moq.DevCert("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &relay{hash: hash, sessions: make(chan *moq.Session, 8), tracks: make(chan *moq.Track, 16)}
+	r.srv = &moq.Server{
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}},
+		Config: &moq.Config{
+			Logger: slog.New(slog.DiscardHandler),
+			OnPublishNamespace: func(ctx context.Context, s *moq.Session, ns wire.Namespace) error {
+				if !acceptNamespace {
+					return &moq.RequestError{Code: wire.RequestNotSupported, Reason: "PUBLISH only here"}
+				}
+				if !ns.Equal(testNS) {
+					return fmt.Errorf("unexpected namespace %s", ns)
+				}
+				r.sessions <- s
+				return nil
+			},
+			OnPublish: func(ctx context.Context, s *moq.Session, tr *moq.Track) error {
+				r.tracks <- tr
+				return nil
+			},
+		},
+	}
+	addr, err := r.srv.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.srv.Close() })
+	r.url = "moqt://" + net.JoinHostPort("127.0.0.1", fmt.Sprint(addr.(*net.UDPAddr).Port)) + "/"
+	return r
+}
+
+func newPublisher(t *testing.T) *Publisher {
+	t.Helper()
+	p, err := New(Config{
+		Namespace:        testNS,
+		Video:            capture.NewPatternSource(320, 180, 30, true, time.Now()),
+		Audio:            capture.NewToneSource(48000, 1, 20*time.Millisecond, true, time.Now()),
+		VideoBitrate:     400_000,
+		KeyframeInterval: 15,
+		Logger:           slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func run(t *testing.T, p *Publisher, r *relay, mode Mode) (context.Context, chan error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	errs := make(chan error, 2)
+	go func() { errs <- p.Run(ctx) }()
+	go func() {
+		errs <- p.Connect(ctx, r.url, &ConnectOptions{Mode: mode, Config: moq.Config{Logger: slog.New(slog.DiscardHandler)},
+			Dial: moq.DialOptions{CertHashes: [][]byte{r.hash}}, MinBackoff: 50 * time.Millisecond})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		for i := 0; i < 2; i++ {
+			if err := <-errs; err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("publisher: %v", err)
+			}
+		}
+	})
+	return ctx, errs
+}
+
+// readCatalog reads the independent catalog from object 0 of the catalog track.
+func readCatalog(t *testing.T, ctx context.Context, tr *moq.Track) *msf.Catalog {
+	t.Helper()
+	rd := tr.Reader(nil)
+	defer rd.Close()
+	g, err := rd.NextGroup(ctx)
+	if err != nil {
+		t.Fatalf("catalog group: %v", err)
+	}
+	o, err := g.ReadObject(ctx)
+	if err != nil {
+		t.Fatalf("catalog object: %v", err)
+	}
+	var mr msf.Reader
+	cat, _, err := mr.Push(g.ID(), o.ID, o.Payload)
+	if err != nil || cat == nil {
+		t.Fatalf("catalog: %v", err)
+	}
+	return cat
+}
+
+// checkVideo reads whole groups of video and checks the packaging: every group
+// starts with an IDR marked independent, objects carry LOC capture times, and
+// the burned-in counters of the frames' capture clock increase.
+func checkVideo(t *testing.T, ctx context.Context, tr *moq.Track, groups int) {
+	t.Helper()
+	rd := tr.Reader(nil)
+	defer rd.Close()
+	var lastTime time.Time
+	for i := 0; i < groups; i++ {
+		g, err := rd.NextGroup(ctx)
+		if err != nil {
+			t.Fatalf("video group %d: %v", i, err)
+		}
+		for j := 0; ; j++ {
+			o, err := g.ReadObject(ctx)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("video group %d object %d: %v", g.ID(), j, err)
+			}
+			props, err := loc.FromWire(o.Properties)
+			if err != nil {
+				t.Fatalf("LOC properties: %v", err)
+			}
+			at, ok := props.Time()
+			if !ok || time.Since(at) > 30*time.Second || !at.After(lastTime) {
+				t.Errorf("object %d/%d capture time %v after %v", g.ID(), o.ID, at, lastTime)
+			}
+			lastTime = at
+			key := capture.H264IsKeyframe(o.Payload)
+			if (o.ID == 0) != key || props.Keyframe() != key {
+				t.Errorf("object %d/%d: IDR %v, marked %v", g.ID(), o.ID, key, props.Keyframe())
+			}
+			if j > 14 {
+				t.Fatalf("group %d longer than the GOP", g.ID())
+			}
+		}
+	}
+}
+
+func checkAudio(t *testing.T, ctx context.Context, tr *moq.Track, n int) {
+	t.Helper()
+	rd := tr.Reader(nil)
+	defer rd.Close()
+	for i := 0; i < n; i++ {
+		g, err := rd.NextGroup(ctx)
+		if err != nil {
+			t.Fatalf("audio group: %v", err)
+		}
+		o, err := g.ReadObject(ctx)
+		if err != nil {
+			t.Fatalf("audio object: %v", err)
+		}
+		props, err := loc.FromWire(o.Properties)
+		if _, ok := props.Time(); err != nil || !ok || len(o.Payload) == 0 {
+			t.Fatalf("audio object %d: %+v %v", g.ID(), props, err)
+		}
+	}
+}
+
+func TestPublishNamespaceThenSubscribe(t *testing.T) {
+	r := newRelay(t, true)
+	p := newPublisher(t)
+	ctx, _ := run(t, p, r, ModeAuto)
+	var sess *moq.Session
+	select {
+	case sess = <-r.sessions:
+	case <-ctx.Done():
+		t.Fatal("no PUBLISH_NAMESPACE")
+	}
+	sub := func(name string) *moq.Track {
+		s, err := sess.Subscribe(ctx, wire.FullTrackName{Namespace: testNS, Name: []byte(name)}, &moq.SubscribeOptions{JoinGroup: true})
+		if err != nil {
+			t.Fatalf("subscribe %s: %v", name, err)
+		}
+		t.Cleanup(s.Close)
+		return s.Track()
+	}
+	cat := readCatalog(t, ctx, sub(CatalogTrack))
+	v, ok := cat.Find("", VideoTrack)
+	if !ok || v.Packaging != msf.PackagingLOC || v.Width != 320 || v.Height != 180 || len(v.Codec) != 11 || v.Codec[:5] != "avc3." {
+		t.Fatalf("video track %+v", v)
+	}
+	a, ok := cat.Find("", AudioTrack)
+	if !ok || a.Codec != "opus" || a.SampleRate != 48000 || a.Channels() != 1 {
+		t.Fatalf("audio track %+v", a)
+	}
+	checkVideo(t, ctx, sub(VideoTrack), 2)
+	checkAudio(t, ctx, sub(AudioTrack), 10)
+	if _, err := sess.Subscribe(ctx, wire.FullTrackName{Namespace: testNS, Name: []byte("nope")}, nil); err == nil {
+		t.Error("subscribed to a missing track")
+	}
+}
+
+func TestPublishOnlyRelayAndReconnect(t *testing.T) {
+	r := newRelay(t, false)
+	p := newPublisher(t)
+	var mu sync.Mutex
+	var sessions []*moq.Session
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	errs := make(chan error, 2)
+	go func() { errs <- p.Run(ctx) }()
+	go func() {
+		errs <- p.Connect(ctx, r.url, &ConnectOptions{Mode: ModeAuto, Config: moq.Config{Logger: slog.New(slog.DiscardHandler)},
+			Dial: moq.DialOptions{CertHashes: [][]byte{r.hash}}, MinBackoff: 50 * time.Millisecond,
+			OnSession: func(s *moq.Session, err error) {
+				if s != nil {
+					mu.Lock()
+					sessions = append(sessions, s)
+					mu.Unlock()
+				}
+			}})
+	}()
+	tracks := func() map[string]*moq.Track {
+		got := map[string]*moq.Track{}
+		for len(got) < 3 {
+			select {
+			case tr := <-r.tracks:
+				got[string(tr.Name().Name)] = tr
+			case <-ctx.Done():
+				t.Fatalf("PUBLISHed tracks: %d", len(got))
+			}
+		}
+		return got
+	}
+	first := tracks()
+	cat := readCatalog(t, ctx, first[CatalogTrack])
+	if len(cat.Tracks) != 2 {
+		t.Fatalf("catalog %+v", cat)
+	}
+	checkVideo(t, ctx, first[VideoTrack], 1)
+	framesBefore := p.Stats().VideoFrames
+
+	// Drop the publisher's session from the relay side: it must come back
+	// on its own, with capture still running.
+	mu.Lock()
+	old := sessions[0]
+	mu.Unlock()
+	old.CloseWithError(wire.ErrInternal, "relay restart")
+	second := tracks()
+	readCatalog(t, ctx, second[CatalogTrack])
+	checkVideo(t, ctx, second[VideoTrack], 1)
+	checkAudio(t, ctx, second[AudioTrack], 5)
+	st := p.Stats()
+	if st.Sessions < 2 || st.VideoFrames <= framesBefore || st.VideoGroups < 2 {
+		t.Errorf("stats after reconnect: %+v (frames before %d)", st, framesBefore)
+	}
+	cancel()
+	for i := 0; i < 2; i++ {
+		if err := <-errs; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("publisher: %v", err)
+		}
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	if _, err := New(Config{}); err == nil {
+		t.Error("no namespace accepted")
+	}
+	if _, err := New(Config{Namespace: testNS}); err == nil {
+		t.Error("no source accepted")
+	}
+	if m, err := ParseMode("publish"); err != nil || m != ModePublish {
+		t.Error("ParseMode")
+	}
+	if _, err := ParseMode("shout"); err == nil {
+		t.Error("bad mode accepted")
+	}
+}
