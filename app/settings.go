@@ -111,7 +111,7 @@ func DefaultSettings() Settings {
 	return Settings{
 		Latency:      LatencyLow,
 		Quality:      QualityAuto,
-		RelayEnabled: true,
+		RelayEnabled: defaultRelayEnabled,
 		RelayPolicy:  PolicyCommunity,
 		Volume:       0.8,
 	}
