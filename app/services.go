@@ -109,7 +109,7 @@ type liveService interface {
 // cannot start (for example an unreadable account list) is left out, and the
 // returned problem says why.
 func realServices(opts Options) (services, *Problem) {
-	s := services{relay: moqRelay{log: opts.Logger}}
+	s := services{relay: moqRelay{log: opts.Logger}, demo: demoReal{log: opts.Logger}}
 	var p *Problem
 	f, err := newFediReal(opts.ConfigDir, opts.AllowLoopbackHTTP, opts.Logger)
 	if err != nil {
