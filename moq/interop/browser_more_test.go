@@ -116,3 +116,78 @@ func TestBrowserSubscribeRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserToBrowserThroughServer: one @moq/net browser publishes, another
+// subscribes, both through a server built from the moq package that forwards
+// SUBSCRIBE to the announcing session (miniRelay); the objects arrive
+// byte-exact. The publisher writes only once the subscriber has its
+// SUBSCRIBE_OK, so the relay's SUBSCRIBE_OK carries no LARGEST_OBJECT, which
+// @moq/net cannot parse (TestBrowserJoinsMidGroup).
+func TestBrowserToBrowserThroughServer(t *testing.T) {
+	for _, d := range browserDrafts {
+		t.Run(d.alpn, func(t *testing.T) {
+			const groups, objects, seed = 3, 5, 777
+			relay := &miniRelay{announced: make(chan string, 1)}
+			port, hash, _ := startServer(t, relay.config())
+			common := url.Values{
+				"url":     {fmt.Sprintf("https://127.0.0.1:%d/interop", port)},
+				"hash":    {hash},
+				"alpn":    {d.alpn},
+				"ns":      {"tributary/interop/relay"},
+				"track":   {"data"},
+				"groups":  {fmt.Sprint(groups)},
+				"objects": {fmt.Sprint(objects)},
+				"timeout": {"25000"},
+			}
+			with := func(kv ...string) url.Values {
+				v := url.Values{}
+				for k, vs := range common {
+					v[k] = vs
+				}
+				for i := 0; i+1 < len(kv); i += 2 {
+					v.Set(kv[i], kv[i+1])
+				}
+				return v
+			}
+			pub := startBrowser(t, with("mode", "publish", "gate", "1", "sizes", goSizes, "seed", fmt.Sprint(seed)))
+			select {
+			case ns := <-relay.announced:
+				if want := wire.NewNamespace("tributary", "interop", "relay").String(); ns != want {
+					t.Fatalf("announced %s, want %s", ns, want)
+				}
+			case res := <-pub.results:
+				res.logTo(t)
+				t.Fatalf("publisher ended before announcing: %s", res.Error)
+			case <-time.After(20 * time.Second):
+				t.Fatal("no PUBLISH_NAMESPACE from the publishing browser within 20s")
+			}
+			sub := startBrowser(t, with("mode", "subscribe"))
+			if res := pub.waitPhase("subscribed", 20*time.Second); res.Phase != "subscribed" {
+				res.logTo(t)
+				t.Fatalf("publisher ended before the relay subscribed: %s", res.Error)
+			}
+			if res := sub.waitPhase("subscribed", 20*time.Second); res.Phase != "subscribed" {
+				res.logTo(t)
+				t.Fatalf("subscriber ended before SUBSCRIBE_OK: %s", res.Error)
+			}
+			pub.open()
+			written := pub.waitPhase("written", 20*time.Second)
+			if !written.OK {
+				written.logTo(t)
+				t.Fatalf("publisher failed: %s", written.Error)
+			}
+			res := sub.waitPhase("done", 25*time.Second)
+			if !res.OK {
+				res.logTo(t)
+				t.Fatalf("subscriber failed: %s", res.Error)
+			}
+			got := make([]moq.Object, 0, len(res.Received))
+			for _, o := range res.Received {
+				got = append(got, moq.Object{Group: o.Group, ID: o.Object, Payload: o.Data})
+			}
+			if !checkObjects(t, got, written.Sent, seed) {
+				res.logTo(t)
+			}
+		})
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -54,7 +55,11 @@ type browserPeer struct {
 	t       *testing.T
 	results chan browserResult
 	stderr  *boundedBuffer
+	gate    chan struct{} // closed by open(): releases the page's GET /gate
 }
+
+// open releases the page waiting at its gate (query parameter gate=1).
+func (p *browserPeer) open() { close(p.gate) }
 
 // browserFixture returns the bundle and Chromium paths, skipping (or failing
 // under TRIBUTARY_REQUIRE_FIXTURES=1) when the fixture is not prepared.
@@ -96,7 +101,7 @@ func startBrowser(t *testing.T, scenario url.Values) *browserPeer {
 	if err != nil {
 		t.Fatalf("read bundle: %v", err)
 	}
-	p := &browserPeer{t: t, results: make(chan browserResult, 8), stderr: &boundedBuffer{max: 256 << 10}}
+	p := &browserPeer{t: t, results: make(chan browserResult, 8), stderr: &boundedBuffer{max: 256 << 10}, gate: make(chan struct{})}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -106,6 +111,15 @@ func startBrowser(t *testing.T, scenario url.Values) *browserPeer {
 	mux.HandleFunc("GET /peer.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript")
 		w.Write(bundle)
+	})
+	mux.HandleFunc("GET /gate", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-p.gate:
+			w.WriteHeader(http.StatusNoContent)
+		case <-r.Context().Done():
+		case <-time.After(30 * time.Second):
+			http.Error(w, "gate not opened within 30s", http.StatusGatewayTimeout)
+		}
 	})
 	mux.HandleFunc("POST /result", func(w http.ResponseWriter, r *http.Request) {
 		var res browserResult
@@ -209,6 +223,13 @@ func (r browserResult) logTo(t *testing.T) {
 	t.Helper()
 	for _, l := range r.Logs {
 		t.Logf("browser: %s", l)
+	}
+	if len(r.Received) > 0 {
+		locs := make([]string, len(r.Received))
+		for i, o := range r.Received {
+			locs[i] = fmt.Sprintf("%d/%d(%dB)", o.Group, o.Object, len(o.Data))
+		}
+		t.Logf("browser received %d objects: %s", len(locs), strings.Join(locs, " "))
 	}
 }
 

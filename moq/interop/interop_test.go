@@ -20,6 +20,8 @@ import (
 type miniRelay struct {
 	mu   sync.Mutex
 	pubs map[string]*moq.Session
+	// announced, if set, receives each namespace announced (without blocking).
+	announced chan string
 }
 
 func (r *miniRelay) config() *moq.Config {
@@ -30,6 +32,10 @@ func (r *miniRelay) config() *moq.Config {
 			r.mu.Lock()
 			r.pubs[key] = s
 			r.mu.Unlock()
+			select {
+			case r.announced <- key:
+			default:
+			}
 			context.AfterFunc(ctx, func() {
 				r.mu.Lock()
 				if r.pubs[key] == s {
@@ -46,7 +52,7 @@ func (r *miniRelay) config() *moq.Config {
 			if pub == nil {
 				return nil, &moq.RequestError{Code: wire.RequestDoesNotExist, Reason: "nobody publishes " + req.Name.Namespace.String()}
 			}
-			sub, err := pub.Subscribe(ctx, req.Name, nil)
+			sub, err := pub.Subscribe(ctx, req.Name, relaySubOpts)
 			if err != nil {
 				return nil, err
 			}
@@ -55,6 +61,12 @@ func (r *miniRelay) config() *moq.Config {
 		}),
 	}
 }
+
+// relaySubOpts give the relay's upstream subscriptions room for every group
+// in flight: @moq/net sends each group on its own stream at once, and with
+// the default cache of 2 groups a group still arriving is evicted when the
+// third starts and ends short without an error (TestEvictedGroupEndsWithError).
+var relaySubOpts = &moq.SubscribeOptions{Track: &moq.TrackConfig{MaxGroups: 8}}
 
 var tapPoint = regexp.MustCompile(`^(ok|not ok) (\d+) - (\S+)`)
 

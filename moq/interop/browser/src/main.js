@@ -17,6 +17,8 @@
 //   seed     payload seed (publish)
 //   prefix   broadcast path prefix (announced)
 //   count    events to wait for (announced)
+//   gate     1: after the subscription, POST phase "subscribed" and wait for
+//            GET /gate to answer before writing (publish)
 //   early    1: the track holds its first group before any subscription (publish)
 //   report   path or URL the result JSON is POSTed to (default /result)
 //   timeout  milliseconds the whole scenario may take (default 15000)
@@ -156,6 +158,13 @@ async function publish(conn, result) {
 	// microtasks that follow the subscription. Writing after a macrotask turn
 	// keeps every later group inside the subscription.
 	await sleep(0);
+	if (params.get("gate") === "1") {
+		// The test says when to write (e.g. once a subscriber downstream of a
+		// relay has its SUBSCRIBE_OK).
+		await post({ mode: "publish", phase: "subscribed", ok: true });
+		const r = await fetch("/gate");
+		if (!r.ok) throw new Error(`gate: ${r.status} ${await r.text()}`);
+	}
 	console.log(`subscribed: writing ${groups - sent.length / objects} more groups of ${objects} objects`);
 	while (sent.length < groups * objects) writeGroup(track);
 	result.sent = sent;
@@ -178,6 +187,8 @@ async function subscribe(conn, result) {
 	// arrive after the subscription started.
 	void subscribedOk.then(() => post({ mode: "subscribe", phase: "subscribed", ok: true }));
 	const received = [];
+	// Reported even when the scenario times out, so a short count shows.
+	result.received = received;
 	await new Promise((resolve, reject) => {
 		let pending = 0;
 		let ended = false;
@@ -208,7 +219,6 @@ async function subscribe(conn, result) {
 		})().catch(reject);
 	});
 	received.sort((a, b) => a.group - b.group || a.object - b.object);
-	result.received = received;
 	// How the track ended, if it did: null for a clean end, the error otherwise.
 	const closed = sub.closed.peek();
 	if (closed !== undefined) result.trackClosed = closed === null ? "clean" : fmt(closed);
