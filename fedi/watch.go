@@ -15,6 +15,7 @@ import (
 	"github.com/mattn/go-mastodon"
 
 	"github.com/tributary-live/tributary/fedi/internal/safehttp"
+	"github.com/tributary-live/tributary/fedi/livepost"
 )
 
 // Snapshot is the state of discovery at one moment.
@@ -28,9 +29,6 @@ type Snapshot struct {
 	Err error
 }
 
-// maxStreamMessage bounds one streaming API message.
-const maxStreamMessage = 1 << 20
-
 // streamEvent is one event of the streaming API (Mastodon streaming API:
 // {"stream":["user"],"event":"update","payload":"<JSON status>"}).
 type streamEvent struct {
@@ -39,43 +37,21 @@ type streamEvent struct {
 	id     string
 }
 
-// parseStreamMessage decodes one streaming API message. Unknown events
-// return ok=false.
+// parseStreamMessage decodes one streaming API message into an event
+// (livepost.ParseStreamMessage, then the status into go-mastodon's type).
 func parseStreamMessage(b []byte) (streamEvent, bool, error) {
-	var m struct {
-		Event   string          `json:"event"`
-		Payload json.RawMessage `json:"payload"`
+	ev, ok, err := livepost.ParseStreamMessage(b)
+	if err != nil || !ok {
+		return streamEvent{}, ok, err
 	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return streamEvent{}, false, fmt.Errorf("streaming message: %w", err)
+	if ev.Event == "delete" {
+		return streamEvent{kind: ev.Event, id: ev.ID}, true, nil
 	}
-	switch m.Event {
-	case "update", "status.update":
-		var inner string
-		if err := json.Unmarshal(m.Payload, &inner); err != nil {
-			return streamEvent{}, false, fmt.Errorf("streaming %s: payload is not a string: %w", m.Event, err)
-		}
-		var st mastodon.Status
-		if err := json.Unmarshal([]byte(inner), &st); err != nil {
-			return streamEvent{}, false, fmt.Errorf("streaming %s: %w", m.Event, err)
-		}
-		return streamEvent{kind: m.Event, status: &st}, true, nil
-	case "delete":
-		var id string
-		if json.Unmarshal(m.Payload, &id) != nil {
-			var n json.Number
-			if err := json.Unmarshal(m.Payload, &n); err != nil {
-				return streamEvent{}, false, fmt.Errorf("streaming delete: %w", err)
-			}
-			id = n.String()
-		}
-		id = strings.TrimSpace(id)
-		if id == "" || len(id) > 128 {
-			return streamEvent{}, false, errors.New("streaming delete: bad id")
-		}
-		return streamEvent{kind: "delete", id: id}, true, nil
+	var st mastodon.Status
+	if err := json.Unmarshal(ev.Status, &st); err != nil {
+		return streamEvent{}, false, fmt.Errorf("streaming %s: %w", ev.Event, err)
 	}
-	return streamEvent{}, false, nil
+	return streamEvent{kind: ev.Event, status: &st}, true, nil
 }
 
 // streamingURL asks the server where its streaming API is
@@ -140,7 +116,7 @@ func (s *Session) dialStream(ctx context.Context) (*websocket.Conn, error) {
 		}
 		return nil, wrap("connect streaming API", s.host, err)
 	}
-	conn.SetReadLimit(maxStreamMessage)
+	conn.SetReadLimit(livepost.MaxStreamMessage)
 	return conn, nil
 }
 

@@ -129,3 +129,29 @@ func FuzzParseWellKnown(f *testing.F) {
 		_, _ = ParseOwncastStatus(b)
 	})
 }
+
+// FuzzStreamMessage checks the streaming API message parser.
+func FuzzStreamMessage(f *testing.F) {
+	f.Add([]byte(`{"stream":["user"],"event":"update","payload":"{\"id\":\"1\",\"content\":\"<p>🔴 LIVE: x https://r/watch/a #moqlive</p>\"}"}`))
+	f.Add([]byte(`{"event":"status.update","payload":"{\"id\":\"1\",\"reblog\":{\"id\":\"2\"}}"}`))
+	f.Add([]byte(`{"event":"delete","payload":12}`))
+	f.Add([]byte(`{"event":"delete","payload":"01M84ZKDMYQTBPVF59QD5916XN"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ev, ok, err := ParseStreamMessage(b)
+		if err != nil || !ok {
+			return
+		}
+		switch ev.Event {
+		case "delete":
+			if ev.ID == "" || len(ev.ID) > 128 {
+				t.Fatalf("bad delete id %q", ev.ID)
+			}
+		case "update", "status.update":
+			if len(ev.Status) == 0 || len(ev.Status) > len(b) {
+				t.Fatalf("status of %d bytes from a %d-byte message", len(ev.Status), len(b))
+			}
+		default:
+			t.Fatalf("event %q", ev.Event)
+		}
+	})
+}
