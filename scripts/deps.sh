@@ -13,6 +13,8 @@ APT_PACKAGES=(
   libasound2-dev
   # codecs
   libopus-dev libopusfile-dev libvpx-dev
+  # the x264 build tag and -tags dynamic of capture (docs/MEDIA.md)
+  libx264-dev libopenh264-dev
   # FFmpeg 5.1 for decoding (libavcodec through cgo)
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
   # network namespaces and netem
