@@ -169,14 +169,20 @@ func subscribeBeforeAnnounce(ctx context.Context, e *env) error {
 		done <- result{s, err}
 	}()
 
-	// The publisher starts 500 ms after the subscriber.
+	// The publisher starts 500 ms after the subscriber (the case's own
+	// timing, whatever the subscriber got meanwhile).
 	p := newPublisher()
 	defer p.close()
+	select {
+	case <-time.After(500 * time.Millisecond):
+	case <-sctx.Done():
+		return fail("publisher start after 500 ms", "timeout", "the case ran out of time before the publisher started")
+	}
 	var got *result
 	select {
 	case r := <-done:
 		got = &r
-	case <-time.After(500 * time.Millisecond):
+	default:
 	}
 	pub, err := e.connect(sctx, "publisher", p.handlers())
 	if err != nil {

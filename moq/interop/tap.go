@@ -77,7 +77,10 @@ func yamlScalar(v string) string {
 			break
 		}
 	}
-	if plain && v != "true" && v != "false" && v != "null" && v != "yes" && v != "no" {
+	if v == "true" || v == "false" {
+		return v // a YAML boolean
+	}
+	if plain && v != "null" && v != "yes" && v != "no" {
 		return v
 	}
 	return strconv.Quote(oneLine(v))
