@@ -155,3 +155,16 @@ func FuzzStreamMessage(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkHTMLToText measures turning a recorded announcement's HTML into
+// text and links and finding the announcement in it.
+func BenchmarkHTMLToText(b *testing.B) {
+	const post = `<p>🔴 LIVE: Friday night synths <a href="https://relay.example.net/watch/alice/synths" rel="nofollow noreferrer noopener" target="_blank">https://relay.example.net/watch/alice/synths</a> <a href="https://gts.example.org/tags/live" class="mention hashtag" rel="tag nofollow noreferrer noopener" target="_blank">#<span>live</span></a> <a href="https://gts.example.org/tags/moqlive" class="mention hashtag" rel="tag nofollow noreferrer noopener" target="_blank">#<span>moqlive</span></a></p>`
+	b.SetBytes(int64(len(post)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := ParseAnnouncement(HTMLToText(post), []string{"live", "moqlive"}); !ok {
+			b.Fatal("not found")
+		}
+	}
+}
