@@ -32,6 +32,7 @@ type gtsServer struct {
 	cmd                   *exec.Cmd
 	exited                chan struct{}
 	log                   *os.File
+	startup               time.Duration // admin commands and start until ready
 }
 
 var (
@@ -60,7 +61,16 @@ func gts(t *testing.T) *gtsServer {
 		}
 		t.Skip(msg)
 	}
-	gtsOnce.Do(func() { gtsSrv, gtsErr = startGTS(bin, web) })
+	gtsOnce.Do(func() {
+		// The free port is found before GoToSocial binds it; if something
+		// else took it meanwhile, start again on another (3 tries at most).
+		for i := 0; i < 3; i++ {
+			gtsSrv, gtsErr = startGTS(bin, web)
+			if gtsErr == nil || !strings.Contains(gtsErr.Error(), "address already in use") {
+				return
+			}
+		}
+	})
 	if gtsErr != nil {
 		t.Fatalf("start GoToSocial: %v", gtsErr)
 	}
@@ -77,6 +87,7 @@ func freePort() (int, error) {
 }
 
 func startGTS(bin, web string) (*gtsServer, error) {
+	begin := time.Now()
 	dir, err := os.MkdirTemp("", "tributary-gts-")
 	if err != nil {
 		return nil, err
@@ -136,6 +147,7 @@ log-client-ip: false
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
+				s.startup = time.Since(begin)
 				return s, nil
 			}
 		}

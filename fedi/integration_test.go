@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -41,7 +43,9 @@ func newFakeRelay(t *testing.T) *fakeRelay {
 			CertHashes:   []string{strings.Repeat("ab", 32)},
 		})
 	})
-	r.srv = httptest.NewTLSServer(mux)
+	r.srv = httptest.NewUnstartedServer(mux)
+	r.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the "not Mastodon" case fails TLS on purpose
+	r.srv.StartTLS()
 	t.Cleanup(r.srv.Close)
 	r.host = r.srv.Listener.Addr().String()
 	r.pool = x509.NewCertPool()
@@ -160,6 +164,7 @@ func discoverWithin(t *testing.T, ctx context.Context, s *Session, d time.Durati
 
 func TestGoToSocial(t *testing.T) {
 	srv := gts(t)
+	t.Logf("GoToSocial: accounts made and server ready in %s", srv.startup.Round(time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	relay := newFakeRelay(t)
@@ -236,12 +241,12 @@ func TestGoToSocial(t *testing.T) {
 		if src, err := alice.mc.GetStatusSource(ctx, mastodon.ID(post.ID)); err == nil && src.Text != wantText {
 			t.Errorf("posted text %q, want %q", src.Text, wantText)
 		}
-		start := time.Now()
+		announced := time.Now()
 		snap := waitSnapshot(t, watch, 2*time.Second, "stream via streaming API", func(s Snapshot) bool {
 			st := findStream(s.Streams, "alice/synths")
 			return st != nil && st.State == StateLive
 		})
-		t.Logf("streaming API: stream listed %s after announcing", time.Since(start).Round(time.Millisecond))
+		t.Logf("streaming API: stream listed %s after announcing", time.Since(announced).Round(time.Millisecond))
 		st := findStream(snap.Streams, "alice/synths")
 		wantRelays := []string{"moqt://" + relay.host + "/alice/synths", "https://" + relay.host + "/alice/synths"}
 		if st.Account != "alice@"+srv.host || st.Title != "Friday night synths" || st.Source != SourceTributary ||
@@ -250,20 +255,22 @@ func TestGoToSocial(t *testing.T) {
 			t.Errorf("stream = %+v", *st)
 		}
 
-		start = time.Now()
-		discoverWithin(t, ctx, bob, 2*time.Second, "stream via home timeline", func(l []LiveStream) bool {
+		// The home timeline, read on its own, has it within 2 s of posting too.
+		discoverWithin(t, ctx, bob, 2*time.Second-time.Since(announced), "stream via home timeline", func(l []LiveStream) bool {
 			st := findStream(l, "alice/synths")
 			return st != nil && st.State == StateLive
 		})
-		t.Logf("home timeline: stream listed %s after the streaming API", time.Since(start).Round(time.Millisecond))
+		t.Logf("home timeline: stream listed %s after announcing", time.Since(announced).Round(time.Millisecond))
 
+		ending := time.Now()
 		if err := alice.EndAnnouncement(ctx, post); err != nil {
 			t.Fatalf("end: %v", err)
 		}
-		waitSnapshot(t, watch, 2*time.Second, "end via streaming API", func(s Snapshot) bool {
+		waitSnapshot(t, watch, 2*time.Second-time.Since(ending), "end via streaming API", func(s Snapshot) bool {
 			return findStream(s.Streams, "alice/synths") == nil
 		})
-		discoverWithin(t, ctx, bob, 2*time.Second, "end via home timeline", func(l []LiveStream) bool {
+		t.Logf("streaming API: end seen %s after editing", time.Since(ending).Round(time.Millisecond))
+		discoverWithin(t, ctx, bob, 2*time.Second-time.Since(ending), "end via home timeline", func(l []LiveStream) bool {
 			return findStream(l, "alice/synths") == nil
 		})
 		if src, err := alice.mc.GetStatusSource(ctx, mastodon.ID(post.ID)); err != nil || !strings.HasPrefix(src.Text, livepost.EndedMarker) {
@@ -324,6 +331,27 @@ func TestGoToSocial(t *testing.T) {
 		}
 		if a.ID != "bob@"+srv.host {
 			t.Fatalf("account %q", a.ID)
+		}
+		// A second account in the same client, through the browser.
+		done := make(chan error, 1)
+		c.cfg.OpenURL = openWith("alice@example.org", gtsPassword, done)
+		if _, err := c.SignIn(ctx, "alice@"+srv.host, SignInOptions{Timeout: 30 * time.Second}); err != nil {
+			t.Fatalf("second account: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if list := c.Accounts(); len(list) != 2 || list[0].ID != "alice@"+srv.host || list[1].ID != "bob@"+srv.host {
+			t.Fatalf("accounts %+v", list)
+		}
+		for _, id := range []string{"alice@" + srv.host, "bob@" + srv.host} {
+			s, err := c.Session(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a, err := s.Verify(ctx); err != nil || a.ID != id {
+				t.Fatalf("verify %s: %+v %v", id, a, err)
+			}
 		}
 		// A wrong code gets a clear message.
 		_, err = c.SignIn(ctx, srv.host, SignInOptions{UsePaste: true, PasteCode: func(context.Context, string) (string, error) { return "not-a-code", nil }})
