@@ -53,6 +53,13 @@ const (
 	DefaultMaxFrames = 2048
 	// DefaultMaxBytes bounds the payload bytes held when Config.MaxBytes is zero.
 	DefaultMaxBytes = 64 << 20
+	// settleTolerance and settleTimeout decide when the playout clock
+	// starts: right after a join the first frames are often the relay's
+	// cache, delivered in a burst, whose transit hides the live edge. The
+	// clock starts once two frames in a row arrived with transit times
+	// within settleTolerance (live frames), or settleTimeout after the first.
+	settleTolerance = 10 * time.Millisecond
+	settleTimeout   = 200 * time.Millisecond
 	// transitWindow is the length of one half of the sliding minimum of transit times.
 	transitWindow = 10 * time.Second
 )
@@ -159,6 +166,8 @@ type Buffer struct {
 	lastDelay          time.Duration
 	floor              int64
 	haveFloor          bool
+	firstArrival       time.Time
+	settled            bool
 }
 
 // New returns an empty buffer.
@@ -246,6 +255,9 @@ func (b *Buffer) Pop(now time.Time) (Frame, bool) {
 		return Frame{}, false
 	}
 	if !b.started {
+		if !b.ready(now) {
+			return Frame{}, false
+		}
 		b.start(now)
 	}
 	b.update(now)
@@ -275,6 +287,9 @@ func (b *Buffer) NextDue(now time.Time) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	if !b.started {
+		if !b.ready(now) {
+			return b.firstArrival.Add(settleTimeout), true
+		}
 		b.start(now)
 	}
 	ts := b.frames[b.head].Timestamp
@@ -331,7 +346,11 @@ func (b *Buffer) observeTransit(f Frame, arrival time.Time) {
 		b.curMin, b.prevMin = tr, tr
 		b.curStart = arrival
 		b.lastTransit = tr
+		b.firstArrival = arrival
 		return
+	}
+	if d := tr - b.lastTransit; d < int64(settleTolerance) && d > -int64(settleTolerance) {
+		b.settled = true
 	}
 	if arrival.Sub(b.curStart) >= transitWindow {
 		b.prevMin = b.curMin
@@ -405,6 +424,11 @@ func (b *Buffer) ceiling(target time.Duration) time.Duration {
 		return b.cfg.Target.Max
 	}
 	return target + max(target, 250*time.Millisecond)
+}
+
+// ready reports whether the playout clock may start (see settleTolerance).
+func (b *Buffer) ready(now time.Time) bool {
+	return b.settled || now.Sub(b.firstArrival) >= settleTimeout
 }
 
 func (b *Buffer) start(now time.Time) {

@@ -1,0 +1,551 @@
+// Package player is what a viewer sees and hears: it subscribes to a
+// broadcast's catalog (MSF or hang), picks renditions, subscribes to their
+// tracks from the relay's current group, feeds a jitter buffer per track
+// (player/jitter), decodes (player/decode), plays audio on the sound card
+// (player/audio) and presents video frames in sync with the audio clock.
+//
+// A Player owns its goroutines: per track one reads the network and one
+// plays out; Close stops them all and waits.
+package player
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/tributary-live/tributary/moq"
+	"github.com/tributary-live/tributary/moq/hang"
+	"github.com/tributary-live/tributary/moq/msf"
+	"github.com/tributary-live/tributary/moq/wire"
+	"github.com/tributary-live/tributary/player/audio"
+	"github.com/tributary-live/tributary/player/decode"
+	"github.com/tributary-live/tributary/player/jitter"
+)
+
+// Status is what the player is doing.
+type Status int
+
+// The player's statuses, reported through Options.OnStatus.
+const (
+	// Connecting: dialing, reading the catalog, waiting for the first frame.
+	Connecting Status = iota
+	// Playing: the first frame was presented.
+	Playing
+	// Ended: the broadcast ended.
+	Ended
+	// Failed: playback stopped with an error.
+	Failed
+)
+
+func (s Status) String() string {
+	return [...]string{"connecting", "playing", "ended", "failed"}[s]
+}
+
+// VideoFrame is a presented picture.
+type VideoFrame struct {
+	// Image is the picture (*image.YCbCr in the common case).
+	Image image.Image
+	// Timestamp is the media timestamp (LOC capture time in wall-clock
+	// microseconds since the Unix epoch, as a Duration).
+	Timestamp time.Duration
+	// Presented is when the frame was handed out.
+	Presented time.Time
+	// Group and Object locate the frame in its track.
+	Group, Object uint64
+}
+
+// Options configure a Player. The zero value plays with a real-time target,
+// sound on the default device and no callbacks.
+type Options struct {
+	// Latency is the jitter buffer target (zero value: real-time).
+	Latency jitter.Target
+	// Nudge is the largest playback-rate change that holds the target
+	// (default 0.03; negative disables).
+	Nudge float64
+	// Dial secures the connection (certificate pin, insecure for development).
+	Dial *moq.DialOptions
+	// Session configures the MoQ session.
+	Session *moq.Config
+	// NoAudio leaves the sound card alone: audio is decoded (OnAudio still
+	// gets it) and video runs on a wall clock.
+	NoAudio bool
+	// NoVideo skips video.
+	NoVideo bool
+	// MaxHeight picks the video rendition with the largest height not above
+	// it (default 1080).
+	MaxHeight int
+	// Volume is the initial volume, 0 to 1 (default 1).
+	Volume *float64
+	// OnVideo receives every presented frame, on the video goroutine; it
+	// should return quickly (hand the image to the UI).
+	OnVideo func(VideoFrame)
+	// OnAudio receives decoded audio, on the audio goroutine.
+	OnAudio func(decode.AudioFrame)
+	// OnStatus receives status changes; err says why for Failed (and for a
+	// sound problem reported with Playing).
+	OnStatus func(s Status, err error)
+	// Logger receives the player's logs (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Player plays one broadcast.
+type Player struct {
+	opts   Options
+	log    *slog.Logger
+	sess   *moq.Session
+	owns   bool
+	ns     wire.Namespace
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	wg     sync.WaitGroup
+	st     stats
+	start  time.Time
+
+	mu      sync.Mutex
+	tracks  []*trackPlayer
+	out     *audio.Output
+	status  Status
+	err     error
+	done    chan struct{}
+	ended   int
+	volume  float64
+	stopped bool
+}
+
+// Open dials the stream URL (see ParseURL) and starts playing. It returns
+// once the session is up; the catalog and first frames follow in the
+// background (see Options.OnStatus).
+func Open(ctx context.Context, rawURL string, opts Options) (*Player, error) {
+	dial, ns, err := ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := moq.Dial(ctx, dial, opts.Session, opts.Dial)
+	if err != nil {
+		return nil, fmt.Errorf("player: connecting to %s: %w", dial, err)
+	}
+	p := Start(sess, ns, opts)
+	p.owns = true
+	return p, nil
+}
+
+// Start plays the broadcast with namespace ns over an existing session,
+// which the player does not close.
+func Start(sess *moq.Session, ns wire.Namespace, opts Options) *Player {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Nudge == 0 {
+		opts.Nudge = 0.03
+	}
+	if opts.Nudge < 0 {
+		opts.Nudge = 0
+	}
+	if opts.MaxHeight <= 0 {
+		opts.MaxHeight = 1080
+	}
+	p := &Player{opts: opts, log: opts.Logger, sess: sess, ns: ns, done: make(chan struct{}), volume: 1, start: time.Now()}
+	if opts.Volume != nil {
+		p.volume = *opts.Volume
+	}
+	p.ctx, p.cancel = context.WithCancelCause(sess.Context())
+	p.st.s.Clock = "wall"
+	p.report(Connecting, nil)
+	p.wg.Add(1)
+	go p.run()
+	return p
+}
+
+// Stats returns the current figures.
+func (p *Player) Stats() Stats {
+	now := time.Now()
+	s := p.st.snapshot(now)
+	p.mu.Lock()
+	tracks := p.tracks
+	out := p.out
+	p.mu.Unlock()
+	for _, t := range tracks {
+		if t.kind != msf.RoleVideo {
+			continue
+		}
+		t.mu.Lock()
+		js := t.buf.Stats()
+		t.mu.Unlock()
+		s.JitterMS = ms(js.Jitter)
+		s.TargetMS = ms(js.Target)
+		s.DelayMS = ms(js.Delay)
+		s.Skipped = int64(js.Skipped + js.TooLate + js.Overflow)
+		s.Dropped += s.Skipped
+	}
+	if out != nil {
+		s.AudioUnderruns = int64(out.Underruns())
+	}
+	return s
+}
+
+// Done is closed when playback has stopped (ended, failed or closed).
+func (p *Player) Done() <-chan struct{} { return p.done }
+
+// Err reports why playback stopped: nil while playing and after Close, an
+// error wrapping io.EOF when the broadcast ended.
+func (p *Player) Err() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// SetVolume sets the volume, 0 (muted) to 1.
+func (p *Player) SetVolume(v float64) {
+	p.mu.Lock()
+	p.volume = v
+	out := p.out
+	p.mu.Unlock()
+	if out != nil {
+		out.SetVolume(v)
+	}
+}
+
+// Close stops playback, waits for the player's goroutines and closes the
+// session if Open made it.
+func (p *Player) Close() error {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	p.cancel(errClosed)
+	p.wg.Wait()
+	p.finish(nil)
+	if p.owns {
+		return p.sess.Close()
+	}
+	return nil
+}
+
+var errClosed = errors.New("player: closed")
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func (p *Player) report(s Status, err error) {
+	p.mu.Lock()
+	if p.stopped && s != Ended && s != Failed {
+		p.mu.Unlock()
+		return
+	}
+	p.status = s
+	p.mu.Unlock()
+	if p.opts.OnStatus != nil {
+		p.opts.OnStatus(s, err)
+	}
+}
+
+// finish records the end of playback once.
+func (p *Player) finish(err error) {
+	p.mu.Lock()
+	select {
+	case <-p.done:
+		p.mu.Unlock()
+		return
+	default:
+	}
+	stopped := p.stopped
+	p.err = err
+	close(p.done)
+	out := p.out
+	p.out = nil
+	p.mu.Unlock()
+	if out != nil {
+		_ = out.Close()
+	}
+	if stopped {
+		return
+	}
+	switch {
+	case errors.Is(err, io.EOF):
+		p.report(Ended, nil)
+	case err != nil:
+		p.report(Failed, err)
+	}
+}
+
+// run reads the catalog, starts the tracks and waits for them.
+func (p *Player) run() {
+	defer p.wg.Done()
+	cat, sub, err := p.catalog()
+	if err != nil {
+		p.cancel(err)
+		p.finish(err)
+		return
+	}
+	if sub != nil {
+		defer sub.Close()
+	}
+	if err := p.startTracks(cat); err != nil {
+		p.cancel(err)
+		p.wg.Wait()
+		p.finish(err)
+		return
+	}
+	<-p.ctx.Done()
+	cause := context.Cause(p.ctx)
+	if errors.Is(cause, errClosed) {
+		return
+	}
+	p.finish(cause)
+}
+
+// catalog subscribes to the broadcast's catalog track, MSF ("catalog") or
+// hang ("catalog.json"), and returns the first complete catalog.
+func (p *Player) catalog() (*msf.Catalog, *moq.Subscription, error) {
+	ctx, cancel := context.WithTimeout(p.ctx, 15*time.Second)
+	defer cancel()
+	var errs []error
+	for _, name := range []string{msf.TrackName, hang.CatalogTrack} {
+		ftn := wire.FullTrackName{Namespace: p.ns, Name: []byte(name)}
+		sub, err := p.sess.Subscribe(ctx, ftn, &moq.SubscribeOptions{JoinGroup: true})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			continue
+		}
+		cat, err := p.readCatalog(ctx, sub, name)
+		if err != nil {
+			sub.Close()
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			continue
+		}
+		p.log.Info("player: catalog", "track", name, "tracks", len(cat.Tracks))
+		return cat, sub, nil
+	}
+	return nil, nil, fmt.Errorf("player: no catalog for %s: %w", p.ns, errors.Join(errs...))
+}
+
+func (p *Player) readCatalog(ctx context.Context, sub *moq.Subscription, name string) (*msf.Catalog, error) {
+	r := sub.Track().Reader(nil)
+	defer r.Close()
+	var mr msf.Reader
+	for range 64 {
+		g, err := r.NextGroup(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for range 1024 {
+			o, err := g.ReadObject(ctx)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			payload := o.Payload
+			if kv, ok := o.Properties.Get(msf.PropertyCompression); ok && kv.Value != msf.CompressionNone {
+				if payload, err = msf.Decompress(kv.Value, payload); err != nil {
+					p.log.Warn("player: catalog object", "err", err)
+					continue
+				}
+			}
+			if name == hang.CatalogTrack {
+				cat, err := hang.Parse(payload)
+				if err != nil {
+					p.log.Warn("player: hang catalog", "err", err)
+					continue
+				}
+				return cat, nil
+			}
+			cat, _, err := mr.Push(o.Group, o.ID, payload)
+			if err != nil {
+				p.log.Warn("player: MSF catalog", "err", err)
+				continue
+			}
+			if cat != nil {
+				return cat, nil
+			}
+		}
+	}
+	return nil, errors.New("player: no usable catalog object")
+}
+
+// startTracks picks the renditions to play and starts them.
+func (p *Player) startTracks(cat *msf.Catalog) error {
+	var picked []msf.Track
+	var reasons []error
+	if !p.opts.NoVideo {
+		if t, err := pickVideo(cat, p.opts.MaxHeight); err == nil {
+			picked = append(picked, t)
+		} else {
+			reasons = append(reasons, err)
+		}
+	}
+	if t, err := pickAudio(cat); err == nil {
+		picked = append(picked, t)
+	} else {
+		reasons = append(reasons, err)
+	}
+	if len(picked) == 0 {
+		return fmt.Errorf("player: nothing playable in the catalog: %w", errors.Join(reasons...))
+	}
+	for _, err := range reasons {
+		p.log.Info("player: track left out", "err", err)
+	}
+	for _, ct := range picked {
+		t, err := p.newTrack(cat, ct)
+		if err != nil {
+			p.log.Warn("player: track", "name", ct.Name, "err", err)
+			reasons = append(reasons, err)
+			continue
+		}
+		p.mu.Lock()
+		p.tracks = append(p.tracks, t)
+		p.mu.Unlock()
+	}
+	if len(p.tracks) == 0 {
+		return fmt.Errorf("player: no track could start: %w", errors.Join(reasons...))
+	}
+	for _, t := range p.tracks {
+		p.wg.Add(2)
+		go t.readLoop()
+		go t.playLoop()
+	}
+	return nil
+}
+
+// pickVideo picks the decodable video rendition with the largest height not
+// above maxHeight (the smallest if all are above).
+func pickVideo(cat *msf.Catalog, maxHeight int) (msf.Track, error) {
+	var best msf.Track
+	found := false
+	var codecs []string
+	for _, t := range cat.TracksOf(msf.RoleVideo) {
+		if !playable(t) {
+			codecs = append(codecs, t.Codec)
+			continue
+		}
+		switch {
+		case !found:
+			best, found = t, true
+		case t.Height <= maxHeight && (best.Height > maxHeight || t.Height > best.Height):
+			best = t
+		case best.Height > maxHeight && t.Height < best.Height:
+			best = t
+		}
+	}
+	if !found {
+		return best, fmt.Errorf("player: no decodable video track (codecs %q): %w", codecs, decode.ErrUnsupported)
+	}
+	return best, nil
+}
+
+func pickAudio(cat *msf.Catalog) (msf.Track, error) {
+	var codecs []string
+	for _, t := range cat.TracksOf(msf.RoleAudio) {
+		if playable(t) {
+			return t, nil
+		}
+		codecs = append(codecs, t.Codec)
+	}
+	return msf.Track{}, fmt.Errorf("player: no decodable audio track (codecs %q): %w", codecs, decode.ErrUnsupported)
+}
+
+// playable reports whether the player can decode and unpack a track.
+func playable(t msf.Track) bool {
+	switch t.Packaging {
+	case "", msf.PackagingLOC, msf.PackagingHangLegacy, msf.PackagingHangLOC:
+	default:
+		return false
+	}
+	switch decode.Family(t.Codec) {
+	case "h264", "hevc", "vp8", "vp9", "av1":
+		return t.Kind() == msf.RoleVideo
+	case "aac", "opus":
+		return t.Kind() == msf.RoleAudio
+	}
+	return false
+}
+
+// masterClock is the clock video is presented against: the sound card's
+// when audio plays, else the video track's own playout clock.
+func (p *Player) masterClock(now time.Time, video *trackPlayer) (time.Duration, string) {
+	p.mu.Lock()
+	out := p.out
+	p.mu.Unlock()
+	if out != nil {
+		if c, ok := out.Clock(now); ok {
+			return c, "audio"
+		}
+	}
+	video.mu.Lock()
+	defer video.mu.Unlock()
+	return video.buf.MediaNow(now), "wall"
+}
+
+// syncTransit gives every track's jitter buffer the largest transit time of
+// all, so their playout clocks agree.
+func (p *Player) syncTransit() {
+	p.mu.Lock()
+	tracks := p.tracks
+	p.mu.Unlock()
+	var floor time.Duration
+	have := false
+	for _, t := range tracks {
+		t.mu.Lock()
+		if d, ok := t.buf.Transit(); ok && (!have || d > floor) {
+			floor, have = d, true
+		}
+		t.mu.Unlock()
+	}
+	if !have {
+		return
+	}
+	for _, t := range tracks {
+		t.mu.Lock()
+		t.buf.SetTransitFloor(floor)
+		t.mu.Unlock()
+	}
+}
+
+// trackEnded notes that a track ended; when all have, so has the broadcast.
+func (p *Player) trackEnded() {
+	p.mu.Lock()
+	p.ended++
+	all := p.ended >= len(p.tracks)
+	p.mu.Unlock()
+	if all {
+		p.cancel(fmt.Errorf("player: broadcast ended: %w", io.EOF))
+	}
+}
+
+// openAudio opens the sound card once, on the first audio frame.
+func (p *Player) openAudio() *audio.Output {
+	p.mu.Lock()
+	if p.out != nil || p.opts.NoAudio || p.stopped || p.st.s.AudioError != "" {
+		out := p.out
+		p.mu.Unlock()
+		return out
+	}
+	p.mu.Unlock()
+	out, err := audio.Open(func(err error) {
+		p.mu.Lock()
+		p.out = nil
+		p.mu.Unlock()
+		p.st.update(func(s *Stats) { s.AudioError = err.Error(); s.Clock = "wall" })
+		p.log.Warn("player: sound device lost; video continues on the wall clock", "err", err)
+		p.report(Playing, err)
+	})
+	if err != nil {
+		p.st.update(func(s *Stats) { s.AudioError = err.Error() })
+		p.log.Warn("player: no sound; video runs on the wall clock", "err", err)
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		_ = out.Close()
+		return nil
+	}
+	out.SetVolume(p.volume)
+	p.out = out
+	p.st.update(func(s *Stats) { s.Clock = "audio" })
+	return out
+}
