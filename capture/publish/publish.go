@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -405,7 +406,7 @@ func (p *Publisher) audioLoop(ctx context.Context, enc *capture.AudioEncoder) er
 		if p.Catalog() == nil {
 			continue // MSF §11.2: no media before the catalog
 		}
-		props := loc.Properties{}
+		props := loc.Properties{AudioLevel: audioLevel(f.PCM), HasAudioLevel: true}
 		props.SetTime(au.Captured)
 		wp, err := props.Wire()
 		if err != nil {
@@ -427,6 +428,24 @@ func (p *Publisher) audioLoop(ctx context.Context, enc *capture.AudioEncoder) er
 		p.mu.Unlock()
 	}
 	return ctx.Err()
+}
+
+// audioLevel returns the RFC 6464 level of a chunk (draft-ietf-moq-loc
+// §2.3.3.2): its RMS in -dBov, with the voice bit set above -40 dBov.
+func audioLevel(pcm []int16) loc.AudioLevel {
+	if len(pcm) == 0 {
+		return loc.NewAudioLevel(false, 127)
+	}
+	var sum float64
+	for _, v := range pcm {
+		sum += float64(v) * float64(v)
+	}
+	rms := math.Sqrt(sum/float64(len(pcm))) / 32768
+	if rms <= 0 {
+		return loc.NewAudioLevel(false, 127)
+	}
+	db := int(math.Round(-20 * math.Log10(rms)))
+	return loc.NewAudioLevel(db < 40, db)
 }
 
 // adaptLoop lowers the video bitrate when the sessions send less than the

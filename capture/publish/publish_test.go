@@ -181,6 +181,10 @@ func checkAudio(t *testing.T, ctx context.Context, tr *moq.Track, n int) {
 		if _, ok := props.Time(); err != nil || !ok || len(o.Payload) == 0 {
 			t.Fatalf("audio object %d: %+v %v", g.ID(), props, err)
 		}
+		// The tone's RMS is 0.4/√2 of full scale: 11 dB below it, voice.
+		if !props.HasAudioLevel || props.AudioLevel.MinusDBov() != 11 || !props.AudioLevel.Voice() {
+			t.Errorf("audio level %v", props.AudioLevel)
+		}
 	}
 }
 
@@ -292,5 +296,36 @@ func TestNewErrors(t *testing.T) {
 	}
 	if _, err := ParseMode("shout"); err == nil {
 		t.Error("bad mode accepted")
+	}
+}
+
+func TestGoAwayReconnects(t *testing.T) {
+	r := newRelay(t, true)
+	p := newPublisher(t)
+	ctx, _ := run(t, p, r, ModeNamespace)
+	var first *moq.Session
+	select {
+	case first = <-r.sessions:
+	case <-ctx.Done():
+		t.Fatal("no PUBLISH_NAMESPACE")
+	}
+	if err := first.GoAway("", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-r.sessions:
+		if s == first {
+			t.Fatal("same session announced twice")
+		}
+	case <-ctx.Done():
+		t.Fatal("no new session after GOAWAY")
+	}
+	select {
+	case <-first.Context().Done(): // the publisher closed the old session itself
+	case <-ctx.Done():
+		t.Fatal("old session still open")
+	}
+	if st := p.Stats(); st.Sessions != 2 {
+		t.Errorf("sessions %d", st.Sessions)
 	}
 }
