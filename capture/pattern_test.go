@@ -88,6 +88,19 @@ func TestToneTime(t *testing.T) {
 			}
 		}
 	}
+	// Longer windows, some across the wrap of the sweep.
+	tone := NewTone(48000, 1, start)
+	for _, win := range []int{4800, 9600} {
+		buf := make([]int16, win)
+		for i := 0; i < 8; i++ {
+			at := tone.Next(buf)
+			got, ok := ToneTimeInt16(buf, 1, 48000)
+			want := math.Mod(float64(at.UnixMicro())/1e6, 1)
+			if !ok || math.Abs(ToneOffset(got, want)) > 0.0002 {
+				t.Fatalf("window %d #%d: got %.6f %v, want %.6f", win, i, got, ok, want)
+			}
+		}
+	}
 	silence := make([]float32, 960)
 	if _, ok := ToneTime(silence, 48000); ok {
 		t.Error("silence read as the tone")
