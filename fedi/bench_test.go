@@ -23,7 +23,7 @@ func BenchmarkStreamMessage(b *testing.B) {
 		if err != nil || !ok {
 			b.Fatal(err)
 		}
-		if _, ok := classify(ev.status, "gts.example.org"); !ok {
+		if _, ok := classify(ev.status, "gts.example.org", "gts.example.org"); !ok {
 			b.Fatal("not classified")
 		}
 	}

@@ -216,7 +216,8 @@ func (c *Client) credentials(id string) (credentials, error) {
 	v, err := c.cfg.Secrets.Get(secretKey(id))
 	if err != nil {
 		if errors.Is(err, ErrSecretNotFound) {
-			return credentials{}, newError(KindUnauthorized, "load sign-in", domainOf(id), err)
+			return credentials{}, &Error{Kind: KindUnauthorized, Op: "load sign-in", Host: domainOf(id),
+				Message: "The sign-in for " + id + " is missing on this device. Please sign in again.", Err: err}
 		}
 		return credentials{}, &Error{Kind: KindOther, Op: "load sign-in", Message: "The stored sign-in could not be read: " + err.Error(), Err: err}
 	}

@@ -129,7 +129,8 @@ type candidate struct {
 // classify looks at one status of a timeline and says whether it may be
 // about a live stream. localHost is the viewer's server host: objects of
 // local posts are not fetched (the API already gave all there is).
-func classify(st *mastodon.Status, localHost string) (candidate, bool) {
+// localDomain completes local accounts' handles (it may differ from the host).
+func classify(st *mastodon.Status, localHost, localDomain string) (candidate, bool) {
 	if st == nil {
 		return candidate{}, false
 	}
@@ -147,8 +148,8 @@ func classify(st *mastodon.Status, localHost string) (candidate, bool) {
 	}
 	authorHost := hostOf(st.Account.URL)
 	acct := st.Account.Acct
-	if acct != "" && !strings.Contains(acct, "@") && localHost != "" {
-		acct += "@" + localHost
+	if acct != "" && !strings.Contains(acct, "@") && localDomain != "" {
+		acct += "@" + localDomain
 	}
 	base := LiveStream{
 		Account:     livepost.Sanitize(acct, 200),
@@ -508,7 +509,7 @@ func (s *Session) Discover(ctx context.Context) ([]LiveStream, error) {
 	seen := map[string]bool{}
 	var cands []candidate
 	for _, st := range sts {
-		cd, ok := classify(st, s.host)
+		cd, ok := classify(st, s.host, s.acct.Domain)
 		if !ok || seen[cd.innerID] {
 			continue
 		}

@@ -34,50 +34,50 @@ func loadStatus(t *testing.T, name string, replace ...string) *mastodon.Status {
 func TestClassifyRecordedStatuses(t *testing.T) {
 	const local = "mastodon.example"
 	live := loadStatus(t, "status_gotosocial_live.json")
-	cd, ok := classify(live, "gts.example.org")
+	cd, ok := classify(live, "gts.example.org", "gts.example.org")
 	if !ok || cd.ended || cd.fetchAP || cd.stream.Source != SourceTributary || cd.stream.Title != "Friday night synths" ||
 		cd.stream.Account != "alice@gts.example.org" || cd.stream.WatchURL != "https://relay.example.net/watch/alice/synths" ||
 		cd.stream.Broadcast != "alice/synths" || cd.stream.PostURL == "" || cd.stream.Avatar == "" {
 		t.Fatalf("live: %+v %v", cd, ok)
 	}
 	ended := loadStatus(t, "status_gotosocial_ended.json")
-	if cd, ok := classify(ended, "gts.example.org"); !ok || !cd.ended {
+	if cd, ok := classify(ended, "gts.example.org", "gts.example.org"); !ok || !cd.ended {
 		t.Fatalf("ended: %+v %v", cd, ok)
 	}
 	// Seen from another server, a Tributary post may carry FEP-e232 links.
-	if cd, ok := classify(live, local); !ok || !cd.fetchAP {
+	if cd, ok := classify(live, local, local); !ok || !cd.fetchAP {
 		t.Fatalf("remote live: %+v", cd)
 	}
 	// A reblog is found through its original.
 	rb := &mastodon.Status{ID: "500", Reblog: live, Account: mastodon.Account{Acct: "carol"}}
-	if cd, ok := classify(rb, "gts.example.org"); !ok || cd.outerID != "500" || cd.innerID != string(live.ID) {
+	if cd, ok := classify(rb, "gts.example.org", "gts.example.org"); !ok || cd.outerID != "500" || cd.innerID != string(live.ID) {
 		t.Fatalf("reblog: %+v", cd)
 	}
 
 	pt := loadStatus(t, "status_mastodon_peertube_live.json")
-	cd, ok = classify(pt, local)
+	cd, ok = classify(pt, local, local)
 	if !ok || cd.stream.Source != SourcePeerTube || !cd.fetchAP || cd.stream.Account != "chocobozzz@peertube.example.com" {
 		t.Fatalf("peertube: %+v %v", cd, ok)
 	}
 
 	oc := loadStatus(t, "status_mastodon_owncast.json")
-	cd, ok = classify(oc, local)
+	cd, ok = classify(oc, local, local)
 	if !ok || cd.stream.Source != SourceOwncast || cd.stream.Title != "Late night chiptune jam" || cd.owncast != "https://owncast.example.net/" ||
 		cd.stream.Thumbnail != "https://owncast.example.net/thumbnail.jpg" || cd.stream.DisplayName != "Chip Jams" {
 		t.Fatalf("owncast: %+v %v", cd, ok)
 	}
 
 	fep := loadStatus(t, "status_mastodon_fep_e232.json")
-	cd, ok = classify(fep, local)
+	cd, ok = classify(fep, local, local)
 	if !ok || cd.stream.Source != SourceFEPe232 || !cd.fetchAP || cd.stream.DisplayName != "Dana evil" {
 		t.Fatalf("fep-e232: %+v %v", cd, ok)
 	}
 
 	plain := loadStatus(t, "status_mastodon_plain.json")
-	if cd, ok := classify(plain, local); ok {
+	if cd, ok := classify(plain, local, local); ok {
 		t.Fatalf("plain post classified: %+v", cd)
 	}
-	if _, ok := classify(nil, local); ok {
+	if _, ok := classify(nil, local, local); ok {
 		t.Fatal("nil status classified")
 	}
 }
@@ -145,7 +145,7 @@ func TestResolve(t *testing.T) {
 	} {
 		rf.docs["/videos/watch/9c9de5e8-0a1e-484a-b099-e80766180a6d"] = file
 		st := loadStatus(t, "status_mastodon_peertube_live.json", "peertube.example.com", rf.host)
-		cd, ok := classify(st, local)
+		cd, ok := classify(st, local, local)
 		if !ok {
 			t.Fatal("not classified")
 		}
@@ -161,7 +161,7 @@ func TestResolve(t *testing.T) {
 
 	// FEP-e232: the note's MoQ links become the relay URLs.
 	rf.docs["/users/dana/statuses/01JCZ3A4M0Q8V6X3F7WZ1T2B9K"] = "note_fep_e232_moq.json"
-	cd, _ := classify(loadStatus(t, "status_mastodon_fep_e232.json", "social.example.org", rf.host), local)
+	cd, _ := classify(loadStatus(t, "status_mastodon_fep_e232.json", "social.example.org", rf.host), local, local)
 	s := c.resolve(ctx, cd)
 	if s.State != StateLive || len(s.RelayURLs) != 2 || s.RelayURLs[0] != "moqt://"+rf.host+"/dana/patching" || s.RelayURLs[1] != "https://"+rf.host+"/dana/patching" {
 		t.Errorf("fep-e232: %+v", s)
@@ -170,7 +170,7 @@ func TestResolve(t *testing.T) {
 	// Owncast: /api/status online or offline.
 	for file, want := range map[string]State{"owncast_api_status_online.json": StateLive, "owncast_api_status_offline.json": StateEnded} {
 		rf.docs["/api/status"] = file
-		cd, _ := classify(loadStatus(t, "status_mastodon_owncast.json", "owncast.example.net", rf.host), local)
+		cd, _ := classify(loadStatus(t, "status_mastodon_owncast.json", "owncast.example.net", rf.host), local, local)
 		s := c.resolve(ctx, cd)
 		if s.State != want {
 			t.Errorf("%s: %s", file, s.State)
@@ -183,7 +183,7 @@ func TestResolve(t *testing.T) {
 	// Tributary: relay confirmed through /.well-known/moq, then the checker.
 	rf.wk = `{"moqt":["moqt://` + rf.host + `"],"webtransport":["https://` + rf.host + `/moq/"],"alpn":["moqt-18"]}`
 	live := loadStatus(t, "status_gotosocial_live.json", "relay.example.net", rf.host)
-	cd, _ = classify(live, "gts.example.org")
+	cd, _ = classify(live, "gts.example.org", "gts.example.org")
 	s = c.resolve(ctx, cd)
 	if s.State != StateLive || len(s.RelayURLs) != 2 || s.RelayURLs[0] != "moqt://"+rf.host+"/alice/synths" || s.RelayURLs[1] != "https://"+rf.host+"/moq/alice/synths" || s.Relay == nil {
 		t.Errorf("tributary: %+v", s)
@@ -194,7 +194,7 @@ func TestResolve(t *testing.T) {
 	}
 	// A relay that does not answer leaves the stream unconfirmed, not dropped.
 	live = loadStatus(t, "status_gotosocial_live.json", "relay.example.net", "127.0.0.1:1")
-	cd, _ = classify(live, "gts.example.org")
+	cd, _ = classify(live, "gts.example.org", "gts.example.org")
 	if s := c.resolve(ctx, cd); s.State != StateUnconfirmed || len(s.RelayURLs) != 0 {
 		t.Errorf("unreachable relay: %+v", s)
 	}

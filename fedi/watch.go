@@ -229,7 +229,7 @@ func (s *Session) watch(ctx context.Context, out chan Snapshot) {
 	}
 	// consider handles one post; it returns true if the list changed now.
 	consider := func(st *mastodon.Status) bool {
-		cd, ok := classify(st, s.host)
+		cd, ok := classify(st, s.host, s.acct.Domain)
 		key := ""
 		if st != nil {
 			key = string(st.ID)
@@ -262,7 +262,8 @@ func (s *Session) watch(ctx context.Context, out chan Snapshot) {
 			e.version++
 			// An ended post also ends older live posts of the same broadcast.
 			for k, o := range entries {
-				if k != cd.innerID && o.cand.stream.WatchURL == cd.stream.WatchURL && cd.stream.WatchURL != "" && o.stream.State != StateEnded {
+				if k != cd.innerID && o.cand.stream.WatchURL == cd.stream.WatchURL && cd.stream.WatchURL != "" && o.stream.State != StateEnded &&
+					!o.cand.stream.StartedAt.After(cd.stream.StartedAt) {
 					o.stream.State = StateEnded
 					o.version++
 					changed = true

@@ -177,13 +177,12 @@ func ParseAnnouncement(c Content, tags []string) (Announcement, bool) {
 	if nl := strings.IndexByte(rest, '\n'); nl >= 0 {
 		rest = rest[:nl]
 	}
+	// The title runs to the link; without a link on the line, to the tags.
 	if cut := strings.Index(rest, "https://"); cut >= 0 {
 		rest = rest[:cut]
-	}
-	if cut := strings.Index(rest, "http://"); cut >= 0 {
+	} else if cut := strings.Index(rest, "http://"); cut >= 0 {
 		rest = rest[:cut]
-	}
-	if cut := strings.Index(rest, " #"); cut >= 0 {
+	} else if cut := strings.Index(rest, " #"); cut >= 0 {
 		rest = rest[:cut]
 	}
 	a.Title = Sanitize(rest, MaxTitleRunes)

@@ -88,6 +88,16 @@ func TestAnnouncementRoundTrip(t *testing.T) {
 	if !ok || a.Title != "Friday night synths" || a.Relay != "relay.example.net:4443" || a.Broadcast != "alice/my show" || a.Ended || a.WatchURL != w {
 		t.Fatalf("parsed %+v %v", a, ok)
 	}
+	// A title may itself contain a '#'.
+	a, ok = ParseAnnouncement(Content{Text: FormatAnnouncement("Episode #3", w)}, nil)
+	if !ok || a.Title != "Episode #3" {
+		t.Fatalf("title with #: %+v %v", a, ok)
+	}
+	// Link on the next line (servers that reflow): the title stops at the tags.
+	a, ok = ParseAnnouncement(Content{Text: "🔴 LIVE: Jam #live #moqlive\n" + w}, nil)
+	if !ok || a.Title != "Jam" {
+		t.Fatalf("link on next line: %+v %v", a, ok)
+	}
 	a, ok = ParseAnnouncement(Content{Text: FormatEnded("Friday night synths", w)}, nil)
 	if !ok || !a.Ended || a.Title != "Friday night synths" {
 		t.Fatalf("ended %+v %v", a, ok)
