@@ -176,7 +176,7 @@ func (s *Session) servePublish(rs *requestStream, m *wire.Publish) {
 	}
 	track, writer := NewTrack(m.Track, cfg)
 	sub := &Subscription{s: s, rs: rs, requestID: m.RequestID, alias: m.TrackAlias, track: track, writer: writer,
-		largest: m.Params.LargestObject, props: m.Properties, subgroup: make(map[uint64]int), streamsCh: make(chan struct{})}
+		largest: m.Params.LargestObject, props: m.Properties, subgroup: make(map[uint64]int), streamsCh: make(chan struct{}), updates: make(chan error, 1)}
 	if m.Params.LargestObject != nil {
 		sub.firstGroup = m.Params.LargestObject.Group
 	}

@@ -174,6 +174,7 @@ type servedSub struct {
 	objTimeout time.Duration
 	sgTimeout  time.Duration
 	joining    wire.Location // largest location when forwarding began (§5.1)
+	resumeFrom wire.Location // objects before it were published while Forward State was 0
 	streams    uint64        // data streams opened, for PUBLISH_DONE
 	ctx        context.Context
 	cancel     context.CancelCauseFunc
@@ -261,6 +262,15 @@ func (sub *servedSub) applyParams(p *wire.Params) {
 		sub.order = *p.GroupOrder
 	}
 	if p.Forward != nil {
+		if *p.Forward && !sub.forward {
+			// Forward State 0 -> 1: objects resume after the current
+			// largest, the Joining Location of §5.1 (a joining FETCH
+			// retrieves what came before).
+			if l, has := sub.track.Largest(); has {
+				sub.joining = l
+				sub.resumeFrom = wire.Location{Group: l.Group, Object: l.Object + 1}
+			}
+		}
 		sub.forward = *p.Forward
 	}
 	if p.SubscriptionFilter != nil {
@@ -361,11 +371,6 @@ func (sub *servedSub) run(start wire.Location) {
 	sub.reader = reader
 	defer reader.Close()
 
-	type inflight struct {
-		id     uint64
-		cancel context.CancelCauseFunc
-		done   chan struct{}
-	}
 	var active []*inflight
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -406,6 +411,16 @@ func (sub *servedSub) run(start wire.Location) {
 		}
 		gctx, gcancel := context.WithCancelCause(sub.ctx)
 		a := &inflight{id: g.ID(), cancel: gcancel, done: make(chan struct{})}
+		sub.mu.Lock()
+		descending := sub.order == wire.GroupOrderDescending
+		sub.mu.Unlock()
+		if descending {
+			// Descending group order (§7.2): the newest group goes first,
+			// so the groups still in flight step back one urgency level.
+			for _, old := range active {
+				old.demote()
+			}
+		}
 		active = append(active, a)
 		turn := &streamTurn{prev: prev, mine: make(chan struct{})}
 		prev = turn.mine
@@ -415,15 +430,48 @@ func (sub *servedSub) run(start wire.Location) {
 			defer close(a.done)
 			defer gcancel(nil)
 			defer turn.done()
-			sub.sendGroup(gctx, g, start, turn)
+			sub.sendGroup(gctx, g, start, turn, a)
 		}(g)
+	}
+}
+
+// inflight is a group of a subscription being sent.
+type inflight struct {
+	id     uint64
+	cancel context.CancelCauseFunc
+	done   chan struct{}
+
+	mu      sync.Mutex
+	str     SendStream
+	urgency int
+	demoted bool
+}
+
+func (a *inflight) opened(str SendStream, urgency int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.str, a.urgency = str, urgency
+	if a.demoted {
+		str.SetPriority(min(urgency+1, 7))
+	}
+}
+
+func (a *inflight) demote() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.demoted {
+		return
+	}
+	a.demoted = true
+	if a.str != nil {
+		a.str.SetPriority(min(a.urgency+1, 7))
 	}
 }
 
 var errTooFarBehind = errors.New("moq: group dropped: subscriber too far behind")
 
 // sendGroup writes one group on a subgroup stream (draft-18 §10.4.2 {#subgroup-header}).
-func (sub *servedSub) sendGroup(ctx context.Context, g *GroupReader, start wire.Location, turn *streamTurn) {
+func (sub *servedSub) sendGroup(ctx context.Context, g *GroupReader, start wire.Location, turn *streamTurn, a *inflight) {
 	s := sub.s
 	var (
 		str SendStream
@@ -443,6 +491,16 @@ func (sub *servedSub) sendGroup(ctx context.Context, g *GroupReader, start wire.
 			return
 		}
 		str.Close()
+		sub.mu.Lock()
+		sgTimeout := sub.sgTimeout
+		sub.mu.Unlock()
+		if sgTimeout > 0 {
+			// Subgroup delivery timeout (§8): the subgroup is complete; if
+			// its data is not all delivered when the timer fires, reset.
+			// A reset after full delivery changes nothing for the peer.
+			str := str
+			time.AfterFunc(sgTimeout, func() { str.CancelWrite(uint64(wire.ResetDeliveryTimeout)) })
+		}
 	}()
 	for {
 		o, err := g.ReadObject(ctx)
@@ -461,9 +519,9 @@ func (sub *servedSub) sendGroup(ctx context.Context, g *GroupReader, start wire.
 			continue
 		}
 		sub.mu.Lock()
-		forward, objTimeout, prio := sub.forward, sub.objTimeout, sub.priority
+		forward, objTimeout, prio, resume := sub.forward, sub.objTimeout, sub.priority, sub.resumeFrom
 		sub.mu.Unlock()
-		if !forward {
+		if !forward || o.Location().Less(resume) {
 			continue
 		}
 		if objTimeout > 0 && time.Since(o.Received) > objTimeout {
@@ -485,7 +543,9 @@ func (sub *servedSub) sendGroup(ctx context.Context, g *GroupReader, start wire.
 			if err != nil {
 				return
 			}
-			str.SetPriority(urgency(prio, o.Priority))
+			u := urgency(prio, o.Priority)
+			str.SetPriority(u)
+			a.opened(str, u)
 			sub.mu.Lock()
 			sub.streams++
 			sub.mu.Unlock()

@@ -637,3 +637,99 @@ func TestUrgencyOrder(t *testing.T) {
 		t.Error("a high subscriber priority must win over a high publisher priority")
 	}
 }
+
+func TestRequestUpdateForwarding(t *testing.T) {
+	forEach(t, func(t *testing.T, transport string, v wire.Version) {
+		env := newTestEnv(t, nil)
+		track, w := NewTrack(testName("video"), &TrackConfig{MaxGroups: 8})
+		env.origin.add(track)
+		sess := env.dial(transport, v, nil)
+		sub, err := sess.Subscribe(env.ctx, testName("video"), &SubscribeOptions{
+			Filter: &wire.SubscriptionFilter{Type: wire.FilterNextGroupStart}, Track: &TrackConfig{MaxGroups: 8}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := sub.Track().Reader(&ReaderOptions{Start: new(uint64)})
+		defer r.Close()
+		// Forward state 0: the publisher sends nothing (§5.1).
+		if err := sub.Update(env.ctx, wire.Params{Forward: wire.Ptr(false)}); err != nil {
+			t.Fatal(err)
+		}
+		g0, _ := w.AppendGroup()
+		g0.WriteObject([]byte("withheld"), nil)
+		g0.Close()
+		// Forward state 1 again: objects flow.
+		if err := sub.Update(env.ctx, wire.Params{Forward: wire.Ptr(true)}); err != nil {
+			t.Fatal(err)
+		}
+		g1, _ := w.AppendGroup()
+		g1.WriteObject([]byte("forwarded"), nil)
+		g1.Close()
+		for {
+			g, err := r.NextGroup(env.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := g.ReadObject(env.ctx)
+			if err != nil {
+				continue
+			}
+			if string(o.Payload) == "withheld" {
+				t.Fatal("an object was forwarded with Forward State 0")
+			}
+			if string(o.Payload) == "forwarded" {
+				return
+			}
+		}
+	})
+}
+
+// TestDescendingGroupOrder: a subscriber asking for descending group order
+// gets the newest group first when groups compete for a congested session.
+func TestDescendingGroupOrder(t *testing.T) {
+	env := newTestEnv(t, nil)
+	track, w := NewTrack(testName("video"), &TrackConfig{MaxGroups: 4})
+	env.origin.add(track)
+	q := &quic.Config{InitialStreamReceiveWindow: 32 << 10, MaxStreamReceiveWindow: 32 << 10,
+		InitialConnectionReceiveWindow: 48 << 10, MaxConnectionReceiveWindow: 48 << 10}
+	sess, err := Dial(env.ctx, env.url("quic"), nil, &DialOptions{CertHashes: [][]byte{env.hash}, QUICConfig: q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	sub, err := sess.Subscribe(env.ctx, testName("video"), &SubscribeOptions{
+		Filter: &wire.SubscriptionFilter{Type: wire.FilterNextGroupStart}, GroupOrder: wire.GroupOrderDescending,
+		Track: &TrackConfig{MaxGroups: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 3 << 20
+	done := make(chan uint64, 2)
+	go func() {
+		r := sub.Track().Reader(&ReaderOptions{Start: new(uint64)})
+		defer r.Close()
+		var wg sync.WaitGroup
+		for i := 0; i < 2; i++ {
+			g, err := r.NextGroup(env.ctx)
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if o, err := g.ReadObject(env.ctx); err == nil && len(o.Payload) == size {
+					done <- g.ID()
+				}
+			}()
+		}
+		wg.Wait()
+	}()
+	g0, _ := w.AppendGroup()
+	g0.WriteObject(make([]byte, size), nil)
+	g1, _ := w.AppendGroup()
+	g1.WriteObject(make([]byte, size), nil)
+	first, second := <-done, <-done
+	if first != 1 || second != 0 {
+		t.Fatalf("groups completed in order %d, %d; want 1 then 0", first, second)
+	}
+}

@@ -55,6 +55,8 @@ type Subscription struct {
 	streamsSeen uint64
 	streamsOpen int
 	streamsCh   chan struct{} // closed and replaced when the counts change
+	updateMu    sync.Mutex    // one REQUEST_UPDATE in flight at a time
+	updates     chan error    // answers to REQUEST_UPDATE
 	done        *wire.PublishDone
 	closed      bool
 	onEnd       func()
@@ -111,13 +113,26 @@ func (sub *Subscription) remove() {
 	}
 }
 
-// Update changes the subscription with REQUEST_UPDATE (§9.9).
+// Update changes the subscription with REQUEST_UPDATE (§9.9): e.g. its
+// priority, filter or forwarding state. It waits for the publisher's answer.
 func (sub *Subscription) Update(ctx context.Context, p wire.Params) error {
 	id, err := sub.s.newRequestID()
 	if err != nil {
 		return err
 	}
-	return sub.rs.write(&wire.RequestUpdate{RequestID: id, Params: p})
+	sub.updateMu.Lock()
+	defer sub.updateMu.Unlock()
+	if err := sub.rs.write(&wire.RequestUpdate{RequestID: id, Params: p}); err != nil {
+		return err
+	}
+	select {
+	case err := <-sub.updates:
+		return err
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-sub.s.ctx.Done():
+		return context.Cause(sub.s.ctx)
+	}
 }
 
 // streamEvent records a data stream opening (+1) or ending (-1).
@@ -261,7 +276,7 @@ func (s *Session) Subscribe(ctx context.Context, name wire.FullTrackName, opts *
 		tcfg = &c
 	}
 	track, writer := NewTrack(name, tcfg)
-	sub := &Subscription{s: s, requestID: id, track: track, writer: writer, subgroup: make(map[uint64]int), streamsCh: make(chan struct{})}
+	sub := &Subscription{s: s, requestID: id, track: track, writer: writer, subgroup: make(map[uint64]int), streamsCh: make(chan struct{}), updates: make(chan error, 1)}
 	if opts.JoinGroup {
 		sub.joinDone = make(chan struct{})
 	}
@@ -385,9 +400,16 @@ func (sub *Subscription) readDone() {
 			sub.remove()
 			return
 		case *wire.RequestOK:
-			// Answer to a REQUEST_UPDATE.
+			select { // answer to a REQUEST_UPDATE
+			case sub.updates <- nil:
+			default:
+			}
 		case *wire.RequestError:
-			// A failed REQUEST_UPDATE; PUBLISH_DONE follows.
+			// A failed REQUEST_UPDATE; PUBLISH_DONE follows (§9.9.1).
+			select {
+			case sub.updates <- &RequestError{Code: m.Code, Reason: m.Reason}:
+			default:
+			}
 		default:
 			sub.s.fail(&wire.Error{Code: wire.ErrProtocolViolation, Reason: fmt.Sprintf("unexpected message 0x%x on a subscription", m.Type())}, "subscription")
 			return
