@@ -51,6 +51,8 @@ type Options struct {
 	NoDemo bool
 	// StatsInterval is how often figures are refreshed; 0 means 1 s.
 	StatsInterval time.Duration
+	// NoAudio plays without opening the sound card.
+	NoAudio bool
 	// AllowLoopbackHTTP lets Fediverse servers on loopback use plain http
 	// (tests against a local server only).
 	AllowLoopbackHTTP bool

@@ -118,7 +118,7 @@ func (c *Core) openPlayer(r *playRun) {
 	if c.st.Player.Status == PlayerReconnecting {
 		c.st.Player.Step.Label = fmt.Sprintf("Reconnecting to %s (attempt %d)…", hostOf(u), r.tries+1)
 	}
-	opts := playOptions{Latency: c.st.Settings.Latency, Volume: c.st.Settings.Volume, Muted: c.st.Settings.Muted}
+	opts := playOptions{Latency: c.st.Settings.Latency, Quality: c.st.Settings.Quality, Volume: c.st.Settings.Volume, Muted: c.st.Settings.Muted}
 	if c.relayRun != nil && sameHost(u, c.relayRun.info.URL) {
 		opts.CertHash = c.relayRun.info.CertHash
 	}

@@ -57,7 +57,7 @@ func (c *Core) settingsChanged(old, n Settings) {
 		c.startRelay()
 	}
 	if r := c.playing; r != nil {
-		if old.Latency != n.Latency {
+		if old.Latency != n.Latency || old.Quality != n.Quality {
 			c.play(r.stream)
 		} else if (old.Volume != n.Volume || old.Muted != n.Muted) && r.h != nil {
 			r.h.setVolume(n.Volume, n.Muted)

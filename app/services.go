@@ -79,6 +79,7 @@ type playEvents struct {
 // playOptions are a playback's settings.
 type playOptions struct {
 	Latency  LatencyMode
+	Quality  Quality
 	Volume   float64
 	Muted    bool
 	CertHash string // hex SHA-256 pin for a development certificate, if known
@@ -109,7 +110,11 @@ type liveService interface {
 // cannot start (for example an unreadable account list) is left out, and the
 // returned problem says why.
 func realServices(opts Options) (services, *Problem) {
-	s := services{relay: moqRelay{log: opts.Logger}, demo: demoReal{log: opts.Logger}}
+	s := services{
+		relay:  moqRelay{log: opts.Logger},
+		demo:   demoReal{log: opts.Logger},
+		player: playerReal{log: opts.Logger, noAudio: opts.NoAudio},
+	}
 	var p *Problem
 	f, err := newFediReal(opts.ConfigDir, opts.AllowLoopbackHTTP, opts.Logger)
 	if err != nil {

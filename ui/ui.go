@@ -75,6 +75,7 @@ type UI struct {
 	full     bool
 
 	// The bridge from the core's goroutine to the Fyne thread.
+	closed    atomic.Bool
 	mu        sync.Mutex
 	pending   *app.State
 	scheduled bool
@@ -88,7 +89,7 @@ type UI struct {
 // Option changes how New builds the UI.
 type Option func(*UI)
 
-// WithDispatch replaces fyne.Do as the way background updates reach the
+// WithDispatch replaces fyne.Do (see mainDo) as the way background updates reach the
 // widgets (tests queue them and run them on the test goroutine).
 func WithDispatch(do func(func())) Option { return func(u *UI) { u.do = do } }
 
@@ -96,7 +97,7 @@ func WithDispatch(do func(func())) Option { return func(u *UI) { u.do = do } }
 // for state and video. Call core.Start after New so the first state reaches
 // a ready window.
 func New(fapp fyne.App, core *app.Core, opts ...Option) *UI {
-	u := &UI{core: core, fapp: fapp, do: fyne.Do, navBtns: map[ScreenID]*widget.Button{}}
+	u := &UI{core: core, fapp: fapp, do: mainDo(goroutineID()), navBtns: map[ScreenID]*widget.Button{}}
 	for _, o := range opts {
 		o(u)
 	}
@@ -127,17 +128,20 @@ func New(fapp fyne.App, core *app.Core, opts ...Option) *UI {
 			u.setFullScreen(false)
 		}
 	})
-	u.frames = frameBridge{do: u.do, show: u.watch.video.show}
-	u.preview = frameBridge{do: u.do, show: u.golive.preview.show}
+	u.frames = frameBridge{do: u.do, show: u.watch.video.show, closed: &u.closed}
+	u.preview = frameBridge{do: u.do, show: u.golive.preview.show, closed: &u.closed}
 	u.apply(core.State())
 	u.Show(ScreenWatch)
 	core.SetVideoSink(&u.frames)
 	core.SetPreviewSink(&u.preview)
 	core.AddListener(u)
-	u.win.SetOnClosed(func() {
+	detach := func() {
+		u.closed.Store(true)
 		core.SetVideoSink(nil)
 		core.SetPreviewSink(nil)
-	})
+	}
+	u.win.SetOnClosed(detach)
+	fapp.Lifecycle().SetOnStopped(detach)
 	return u
 }
 
@@ -150,6 +154,9 @@ func (u *UI) Current() ScreenID { return u.current }
 // StateChanged takes the core's state (on the core's goroutine) and shows it
 // on the Fyne thread, coalescing bursts so only the newest is drawn.
 func (u *UI) StateChanged(s app.State) {
+	if u.closed.Load() {
+		return
+	}
 	u.mu.Lock()
 	u.pending = &s
 	sched := !u.scheduled
@@ -161,6 +168,9 @@ func (u *UI) StateChanged(s app.State) {
 }
 
 func (u *UI) applyPending() {
+	if u.closed.Load() {
+		return
+	}
 	u.mu.Lock()
 	s := u.pending
 	u.pending = nil
@@ -291,6 +301,7 @@ func (f *fixedWidth) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 type frameBridge struct {
 	do        func(func())
 	show      func(image.Image)
+	closed    *atomic.Bool
 	latest    atomic.Pointer[image.Image]
 	scheduled atomic.Bool
 	shown     atomic.Int64
@@ -298,6 +309,9 @@ type frameBridge struct {
 
 // VideoFrame implements app.VideoSink.
 func (b *frameBridge) VideoFrame(img image.Image) {
+	if b.closed.Load() {
+		return
+	}
 	b.latest.Store(&img)
 	if b.scheduled.CompareAndSwap(false, true) {
 		b.do(b.flush)
