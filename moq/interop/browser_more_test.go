@@ -2,6 +2,8 @@ package interop_test
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -188,6 +190,93 @@ func TestBrowserToBrowserThroughServer(t *testing.T) {
 			if !checkObjects(t, got, written.Sent, seed) {
 				res.logTo(t)
 			}
+		})
+	}
+}
+
+// TestBrowserRefusesPublish: @moq/net takes no PUBLISH (it answers
+// REQUEST_ERROR NOT_SUPPORTED, draft-18 §9.6); our Publish must return that
+// refusal as a *moq.RequestError and the session must go on serving the
+// browser's own SUBSCRIBE.
+func TestBrowserRefusesPublish(t *testing.T) {
+	for _, d := range browserDrafts {
+		t.Run(d.alpn, func(t *testing.T) {
+			ns := wire.NewNamespace("tributary", "interop", "push")
+			track, w := moq.NewTrack(wire.FullTrackName{Namespace: ns, Name: []byte("data")}, nil)
+			pushed, pw := moq.NewTrack(wire.FullTrackName{Namespace: ns, Name: []byte("pushed")}, nil)
+			defer pw.Close(nil)
+			pushErr := make(chan error, 1)
+			requested := make(chan struct{}, 1)
+			cert, hash, err := moq.DevCert("127.0.0.1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := &moq.Server{
+				TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}},
+				Config: &moq.Config{Tracks: moq.TrackSourceFunc(func(ctx context.Context, s *moq.Session, req *moq.TrackRequest) (*moq.Track, error) {
+					select {
+					case requested <- struct{}{}:
+					default:
+					}
+					return track, nil
+				})},
+				Handle: func(s *moq.Session) {
+					ctx, cancel := context.WithTimeout(s.Context(), 10*time.Second)
+					defer cancel()
+					p, err := s.Publish(ctx, pushed, nil)
+					if err == nil {
+						p.Close()
+					}
+					pushErr <- err
+					<-s.Context().Done()
+				},
+			}
+			addr, err := srv.Listen("127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { srv.Close() })
+			peer := startBrowser(t, url.Values{
+				"url":     {fmt.Sprintf("https://%s/interop", addr)},
+				"hash":    {fmt.Sprintf("%x", hash)},
+				"alpn":    {d.alpn},
+				"mode":    {"subscribe"},
+				"ns":      {"tributary/interop/push"},
+				"track":   {"data"},
+				"groups":  {"1"},
+				"objects": {"1"},
+				"timeout": {"15000"},
+			})
+			select {
+			case err := <-pushErr:
+				var re *moq.RequestError
+				if !errors.As(err, &re) || re.Code != wire.RequestNotSupported {
+					t.Errorf("PUBLISH to @moq/net: got %v, want REQUEST_ERROR NOT_SUPPORTED", err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("PUBLISH to the browser got no answer within 20s")
+			}
+			select {
+			case <-requested:
+			case <-time.After(20 * time.Second):
+				t.Fatal("no SUBSCRIBE from the browser within 20s")
+			}
+			if res := peer.waitPhase("subscribed", 20*time.Second); res.Phase != "subscribed" {
+				res.logTo(t)
+				t.Fatalf("browser ended before SUBSCRIBE_OK: %s", res.Error)
+			}
+			g, err := w.AppendGroup()
+			if err != nil {
+				t.Fatal(err)
+			}
+			g.WriteObject([]byte("still serving"), nil)
+			g.Close()
+			res := peer.waitPhase("done", 20*time.Second)
+			if !res.OK || len(res.Received) != 1 || string(res.Received[0].Data) != "still serving" {
+				res.logTo(t)
+				t.Fatalf("browser: ok=%v error=%q received %d objects", res.OK, res.Error, len(res.Received))
+			}
+			w.Close(nil)
 		})
 	}
 }

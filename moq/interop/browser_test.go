@@ -139,6 +139,10 @@ func testBrowserPublishes(t *testing.T, d browserDraft, early bool) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	// TRACK_STATUS (draft-18 §9.19): @moq/net answers REQUEST_OK.
+	if _, err := a.s.TrackStatus(ctx, wire.FullTrackName{Namespace: a.ns, Name: []byte("data")}, nil); err != nil {
+		t.Errorf("TRACK_STATUS to the browser: %v", err)
+	}
 	sub, err := a.s.Subscribe(ctx, wire.FullTrackName{Namespace: a.ns, Name: []byte("data")},
 		&moq.SubscribeOptions{Track: &moq.TrackConfig{MaxGroups: 2 * groups}})
 	if err != nil {
