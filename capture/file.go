@@ -68,8 +68,10 @@ type fileVideo struct {
 	once sync.Once
 }
 
+// Size returns the scaled frame size and rate.
 func (f *fileVideo) Size() (int, int, float64) { return f.w, f.h, f.fps }
 
+// Read returns the next decoded frame.
 func (f *fileVideo) Read() (VideoFrame, func(), error) {
 	img := image.NewYCbCr(image.Rect(0, 0, f.w, f.h), image.YCbCrSubsampleRatio420)
 	for _, plane := range [][]byte{img.Y, img.Cb, img.Cr} {
@@ -83,6 +85,7 @@ func (f *fileVideo) Read() (VideoFrame, func(), error) {
 	return VideoFrame{Image: img, Captured: time.Now()}, func() {}, nil
 }
 
+// Close stops ffmpeg.
 func (f *fileVideo) Close() error {
 	f.once.Do(func() {
 		f.r.Close()
@@ -101,8 +104,10 @@ type fileAudio struct {
 	once         sync.Once
 }
 
+// Format returns 48 kHz, mono, 20 ms chunks.
 func (f *fileAudio) Format() (int, int, int) { return 48000, 1, f.frameSamples }
 
+// Read returns the next chunk.
 func (f *fileAudio) Read() (AudioFrame, func(), error) {
 	buf := make([]byte, 2*f.frameSamples)
 	if _, err := io.ReadFull(f.r, buf); err != nil {
@@ -116,6 +121,7 @@ func (f *fileAudio) Read() (AudioFrame, func(), error) {
 	return AudioFrame{PCM: pcm, Captured: at}, func() {}, nil
 }
 
+// Close stops ffmpeg.
 func (f *fileAudio) Close() error {
 	f.once.Do(func() {
 		f.r.Close()

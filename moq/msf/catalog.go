@@ -182,7 +182,7 @@ func (t *Track) Channels() int {
 	return n
 }
 
-// Tracks returns the tracks of one kind ("video" or "audio", see Track.Kind), in catalog order.
+// TracksOf returns the tracks of one kind ("video" or "audio", see Track.Kind), in catalog order.
 func (c *Catalog) TracksOf(kind string) []Track {
 	var out []Track
 	for _, t := range c.Tracks {
