@@ -101,7 +101,7 @@ func (s *Session) Announce(ctx context.Context, a Announcement) (*Post, error) {
 		return nil, wrap("announce", s.host, err)
 	}
 	return &Post{
-		ID: string(st.ID), URL: st.URL, URI: st.URI, Account: s.acct.ID,
+		ID: string(st.ID), URL: st.URL, URI: st.URI, Account: s.Account().ID,
 		Title: title, WatchURL: watch, Visibility: vis, CreatedAt: st.CreatedAt,
 	}, nil
 }

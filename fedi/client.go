@@ -239,6 +239,7 @@ func domainOf(id string) string {
 // live streams on its home timeline, and announcements.
 type Session struct {
 	c      *Client
+	mu     sync.Mutex // guards acct
 	acct   Account
 	token  string
 	secret string
@@ -278,17 +279,32 @@ func (c *Client) mastodonClient(server, clientID string, cr credentials) *mastod
 }
 
 // Account returns the session's account.
-func (s *Session) Account() Account { return s.acct }
+func (s *Session) Account() Account {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.acct
+}
 
 // Verify checks that the server still accepts the session's sign-in and
-// refreshes the account's name and avatar.
+// refreshes the account's name and avatar (also in Client.Accounts).
 func (s *Session) Verify(ctx context.Context) (Account, error) {
 	me, err := s.mc.GetAccountCurrentUser(ctx)
 	if err != nil {
-		return s.acct, wrap("verify sign-in", s.host, err)
+		return s.Account(), wrap("verify sign-in", s.host, err)
 	}
+	s.mu.Lock()
 	s.acct.DisplayName = displayName(me)
 	s.acct.Avatar = me.Avatar
 	s.acct.URL = me.URL
-	return s.acct, nil
+	a := s.acct
+	s.mu.Unlock()
+	s.c.mu.Lock()
+	if old, ok := s.c.accounts[a.ID]; ok && (old.DisplayName != a.DisplayName || old.Avatar != a.Avatar || old.URL != a.URL) {
+		s.c.accounts[a.ID] = a
+		if err := s.c.saveAccounts(); err != nil {
+			s.c.log.Warn("fedi: account list not saved", "err", err)
+		}
+	}
+	s.c.mu.Unlock()
+	return a, nil
 }

@@ -509,7 +509,7 @@ func (s *Session) Discover(ctx context.Context) ([]LiveStream, error) {
 	seen := map[string]bool{}
 	var cands []candidate
 	for _, st := range sts {
-		cd, ok := classify(st, s.host, s.acct.Domain)
+		cd, ok := classify(st, s.host, s.Account().Domain)
 		if !ok || seen[cd.innerID] {
 			continue
 		}

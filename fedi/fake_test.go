@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"sync"
 	"testing"
+
+	"github.com/gorilla/websocket"
 )
 
 // fakeMastodon is a minimal Mastodon-API server for unit tests of the
@@ -29,11 +31,65 @@ type fakeMastodon struct {
 	revoked    []string
 	statusCode int // answer to POST /api/v1/statuses when non-zero
 	apps       int
+
+	timeline     []json.RawMessage // GET /api/v1/timelines/home
+	push         chan []byte       // messages for the open streaming connection
+	drop         chan struct{}     // closes the open streaming connection
+	streamReject int               // answer to the streaming upgrade when non-zero
+	tokenInURL   bool              // a client put the token in the streaming URL
+	streamConns  int
 }
 
 func newFakeMastodon(t *testing.T) *fakeMastodon {
-	f := &fakeMastodon{t: t, redirects: map[string]string{}}
+	f := &fakeMastodon{t: t, redirects: map[string]string{}, push: make(chan []byte, 16), drop: make(chan struct{}, 1)}
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/timelines/home", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if r.Header.Get("Authorization") == "" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		tl := f.timeline
+		if tl == nil {
+			tl = []json.RawMessage{}
+		}
+		writeJSON(w, tl)
+	})
+	mux.HandleFunc("GET /api/v1/streaming", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		if r.URL.Query().Get("access_token") != "" {
+			f.tokenInURL = true
+		}
+		reject := f.streamReject
+		f.streamConns++
+		f.mu.Unlock()
+		if reject != 0 {
+			w.WriteHeader(reject)
+			return
+		}
+		if r.Header.Get("Authorization") == "" || r.URL.Query().Get("stream") != "user" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		conn, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		for {
+			select {
+			case m := <-f.push:
+				if err := conn.WriteMessage(websocket.TextMessage, m); err != nil {
+					return
+				}
+			case <-f.drop:
+				return
+			case <-r.Context().Done():
+				return
+			}
+		}
+	})
 	mux.HandleFunc("GET /.well-known/webfinger", func(w http.ResponseWriter, r *http.Request) {
 		res := r.URL.Query().Get("resource")
 		if res != "acct:zoe@"+f.host {

@@ -57,7 +57,7 @@ func parseStreamMessage(b []byte) (streamEvent, bool, error) {
 // streamingURL asks the server where its streaming API is
 // (GET /api/v1/instance, urls.streaming_api) and falls back to the API host.
 func (s *Session) streamingURL(ctx context.Context) (string, error) {
-	base, err := url.Parse(s.acct.Server)
+	base, err := url.Parse(s.Account().Server)
 	if err != nil {
 		return "", err
 	}
@@ -229,7 +229,7 @@ func (s *Session) watch(ctx context.Context, out chan Snapshot) {
 	}
 	// consider handles one post; it returns true if the list changed now.
 	consider := func(st *mastodon.Status) bool {
-		cd, ok := classify(st, s.host, s.acct.Domain)
+		cd, ok := classify(st, s.host, s.Account().Domain)
 		key := ""
 		if st != nil {
 			key = string(st.ID)
