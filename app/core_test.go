@@ -37,7 +37,7 @@ func TestEmbeddedDefaultPlaysDemo(t *testing.T) {
 	if len(s.Streams.Items) != 1 || !s.Streams.Items[0].Demo {
 		t.Errorf("Live now = %+v, want the demo", s.Streams.Items)
 	}
-	if got := player.opts[0].CertHash; got != "ab" {
+	if got := player.opts[0].CertHashes; len(got) != 1 || got[0] != "ab" {
 		t.Errorf("player pinned %q, want the relay's certificate hash", got)
 	}
 	w.waitFor(t, "stats", func(s State) bool { return s.Player.Stats.LatencyMS == 42 && len(s.Relay.Broadcasts) == 1 })

@@ -13,8 +13,9 @@ import (
 	"github.com/tributary-live/tributary/moq/wire"
 )
 
-// demoNamespace is the demo broadcast's namespace on the personal relay.
-var demoNamespace = []string{"tributary", "demo"}
+// demoNamespace is the demo broadcast's namespace on the personal relay;
+// its first field is the relay's local origin.
+var demoNamespace = []string{localOrigin, "demo"}
 
 // demoReal publishes the synthetic test pattern and tone (capture's
 // synthetic sources, with the burned-in frame counter) to the personal
@@ -64,7 +65,7 @@ func (d demoReal) start(ctx context.Context, relay relayInfo) (demoHandle, error
 		defer close(h.done)
 		pub.Connect(rctx, relay.URL, &publish.ConnectOptions{
 			Mode:   publish.ModeAuto,
-			Config: moq.Config{Logger: d.log, Implementation: "tributary-demo"},
+			Config: moq.Config{Logger: d.log, Implementation: "tributary-demo", AuthToken: []byte(relay.Token)},
 			Dial:   moq.DialOptions{CertHashes: [][]byte{hash}},
 			OnSession: func(s *moq.Session, err error) {
 				if s != nil {

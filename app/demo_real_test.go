@@ -10,13 +10,13 @@ import (
 	"github.com/tributary-live/tributary/moq/wire"
 )
 
-// TestDemoReachesRelay publishes the real demo broadcast to the interim
+// TestDemoReachesRelay publishes the real demo broadcast to the personal
 // relay and reads its video track back through the relay.
 func TestDemoReachesRelay(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	log := slog.New(slog.DiscardHandler)
-	rh, err := moqRelay{log: log}.start(ctx, relayConfig{Addr: "127.0.0.1:0", Policy: PolicyCommunity})
+	rh, err := relayReal{log: log}.start(ctx, relayConfig{Addr: "127.0.0.1:0", Policy: PolicyCommunity})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,15 @@ func TestDemoReachesRelay(t *testing.T) {
 		t.Errorf("demo URL = %q", u)
 	}
 	hash, _ := moq.ParseCertHash(rh.info().CertHash)
-	s, err := moq.Dial(ctx, rh.info().URL, &moq.Config{Logger: log}, &moq.DialOptions{CertHashes: [][]byte{hash}})
+	// A stranger may not watch under the community policy; the app's token may.
+	if s, err := moq.Dial(ctx, rh.info().URL, &moq.Config{Logger: log}, &moq.DialOptions{CertHashes: [][]byte{hash}}); err == nil {
+		_, err := s.Subscribe(ctx, wire.FullTrackName{Namespace: wire.NewNamespace(demoNamespace...), Name: []byte("video")}, nil)
+		s.Close()
+		if err == nil {
+			t.Error("a viewer without a token watched through a community relay")
+		}
+	}
+	s, err := moq.Dial(ctx, rh.info().URL, &moq.Config{Logger: log, AuthToken: []byte(rh.info().Token)}, &moq.DialOptions{CertHashes: [][]byte{hash}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,5 +58,17 @@ func TestDemoReachesRelay(t *testing.T) {
 	}
 	if len(o.Payload) == 0 {
 		t.Error("empty video object")
+	}
+	// The Relay screen's figures show the broadcast (the relay samples them
+	// on its own clock; poll a bounded number of times).
+	for i := 0; ; i++ {
+		f := rh.figures()
+		if len(f.Broadcasts) > 0 && f.Broadcasts[0].Name == "tributary/demo" && f.Broadcasts[0].Viewers >= 1 {
+			break
+		}
+		if i == 50 {
+			t.Fatalf("relay figures = %+v, want tributary/demo with a viewer", f)
+		}
+		time.Sleep(100 * time.Millisecond) // polling the relay's sampler
 	}
 }

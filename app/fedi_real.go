@@ -124,17 +124,22 @@ func streamOf(ls fedi.LiveStream) Stream {
 	if id == "" {
 		id = ls.Account + "/" + ls.Broadcast
 	}
+	var hashes []string
+	if ls.Relay != nil {
+		hashes = append(hashes, ls.Relay.CertHashes...)
+	}
 	return Stream{
-		ID:        id,
-		Who:       ls.DisplayName,
-		Handle:    "@" + ls.Account,
-		AvatarURL: ls.Avatar,
-		Title:     ls.Title,
-		StartedAt: ls.StartedAt,
-		Viewers:   -1,
-		URLs:      append([]string(nil), ls.RelayURLs...),
-		PageURL:   ls.WatchURL,
-		State:     st,
+		ID:         id,
+		CertHashes: hashes,
+		Who:        ls.DisplayName,
+		Handle:     "@" + ls.Account,
+		AvatarURL:  ls.Avatar,
+		Title:      ls.Title,
+		StartedAt:  ls.StartedAt,
+		Viewers:    -1,
+		URLs:       append([]string(nil), ls.RelayURLs...),
+		PageURL:    ls.WatchURL,
+		State:      st,
 	}
 }
 

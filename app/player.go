@@ -119,8 +119,10 @@ func (c *Core) openPlayer(r *playRun) {
 		c.st.Player.Step.Label = fmt.Sprintf("Reconnecting to %s (attempt %d)…", hostOf(u), r.tries+1)
 	}
 	opts := playOptions{Latency: c.st.Settings.Latency, Quality: c.st.Settings.Quality, Volume: c.st.Settings.Volume, Muted: c.st.Settings.Muted}
+	opts.CertHashes = append(opts.CertHashes, r.stream.CertHashes...)
 	if c.relayRun != nil && sameHost(u, c.relayRun.info.URL) {
-		opts.CertHash = c.relayRun.info.CertHash
+		opts.CertHashes = append(opts.CertHashes, c.relayRun.info.CertHash)
+		opts.Token = c.relayRun.info.Token
 	}
 	id := r.id
 	ev := playEvents{

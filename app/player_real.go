@@ -48,12 +48,12 @@ func maxHeight(q Quality) int {
 
 func (r playerReal) open(ctx context.Context, url string, o playOptions, ev playEvents) (playerHandle, error) {
 	dial := &moq.DialOptions{}
-	if o.CertHash != "" {
-		h, err := moq.ParseCertHash(o.CertHash)
+	for _, c := range o.CertHashes {
+		h, err := moq.ParseCertHash(c)
 		if err != nil {
-			return nil, fmt.Errorf("certificate pin: %w", err)
+			return nil, fmt.Errorf("certificate pin %q: %w", c, err)
 		}
-		dial.CertHashes = [][]byte{h}
+		dial.CertHashes = append(dial.CertHashes, h)
 	}
 	vol := o.Volume
 	if o.Muted {
@@ -62,7 +62,7 @@ func (r playerReal) open(ctx context.Context, url string, o playOptions, ev play
 	p, err := player.Open(ctx, url, player.Options{
 		Latency:   jitterTarget(o.Latency),
 		Dial:      dial,
-		Session:   &moq.Config{Logger: r.log, Implementation: "tributary-app"},
+		Session:   &moq.Config{Logger: r.log, Implementation: "tributary-app", AuthToken: []byte(o.Token)},
 		NoAudio:   r.noAudio,
 		MaxHeight: maxHeight(o.Quality),
 		Volume:    &vol,

@@ -39,6 +39,7 @@ type relayInfo struct {
 	Addr     string // host:port it listens on
 	URL      string // moqt:// URL of the relay
 	CertHash string // hex SHA-256 of its development certificate
+	Token    string // the app's own token: may publish anything and watch
 }
 
 // relayFigures are the relay's live figures.
@@ -78,12 +79,13 @@ type playEvents struct {
 
 // playOptions are a playback's settings.
 type playOptions struct {
-	Latency  LatencyMode
-	Quality  Quality
-	Volume   float64
-	Muted    bool
-	CertHash string // hex SHA-256 pin for a development certificate, if known
-	Insecure bool   // accept any certificate (loopback personal relay only)
+	Latency    LatencyMode
+	Quality    Quality
+	Volume     float64
+	Muted      bool
+	CertHashes []string // hex SHA-256 pins for development certificates, if known
+	Token      string   // AUTHORIZATION TOKEN for the relay (the personal relay's own)
+	Insecure   bool     // accept any certificate (loopback personal relay only)
 }
 
 type playerService interface {
@@ -111,7 +113,7 @@ type liveService interface {
 // returned problem says why.
 func realServices(opts Options) (services, *Problem) {
 	s := services{
-		relay:  moqRelay{log: opts.Logger},
+		relay:  relayReal{log: opts.Logger},
 		demo:   demoReal{log: opts.Logger},
 		player: playerReal{log: opts.Logger, noAudio: opts.NoAudio},
 	}

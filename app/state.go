@@ -111,6 +111,9 @@ type Stream struct {
 	Viewers int
 	// URLs are where to watch, most preferred first (moqt:// or https://).
 	URLs []string
+	// CertHashes are SHA-256 pins (hex) of development certificates the
+	// stream's relay publishes in its /.well-known/moq.
+	CertHashes []string
 	// PageURL is a web page for the stream (PeerTube, Owncast, the relay's
 	// /watch page), for streams the app cannot play itself.
 	PageURL string
@@ -309,10 +312,12 @@ func (s State) clone() State {
 	items := make([]Stream, len(s.Streams.Items))
 	for i, it := range s.Streams.Items {
 		it.URLs = slices.Clone(it.URLs)
+		it.CertHashes = slices.Clone(it.CertHashes)
 		items[i] = it
 	}
 	s.Streams.Items = items
 	s.Player.Stream.URLs = slices.Clone(s.Player.Stream.URLs)
+	s.Player.Stream.CertHashes = slices.Clone(s.Player.Stream.CertHashes)
 	s.Player.Stats.RelayPath = slices.Clone(s.Player.Stats.RelayPath)
 	s.Live.Cameras = slices.Clone(s.Live.Cameras)
 	s.Live.Microphones = slices.Clone(s.Live.Microphones)
