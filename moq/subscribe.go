@@ -490,8 +490,15 @@ func (s *Session) readSubgroup(str ReceiveStream, r *bufio.Reader, typ uint64) {
 			delete(sub.subgroup, hdr.Group)
 		}
 		sub.mu.Unlock()
-		if last && clean {
+		switch {
+		case last && clean:
 			gw.Close()
+		case last:
+			// The publisher reset the group's stream (delivery timeout,
+			// a slow viewer's dropped group): the group is incomplete,
+			// and readers, a relay's downstream streams among them, must
+			// see it end with an error, not as whole.
+			gw.Abort(ErrGroupIncomplete)
 		}
 	}()
 	sr := wire.NewSubgroupReader(r, hdr, s.lim.Wire)

@@ -27,6 +27,8 @@ var (
 	ErrGroupExists = errors.New("moq: group already exists or is older than the largest group")
 	// ErrObjectOrder is returned when an object ID does not increase within a group.
 	ErrObjectOrder = errors.New("moq: object IDs must increase within a group")
+	// ErrGroupIncomplete ends a group whose stream was reset before its end.
+	ErrGroupIncomplete = errors.New("moq: group incomplete: its stream was reset")
 	// ErrGroupTooLarge is returned when a group exceeds the track's byte budget.
 	ErrGroupTooLarge = errors.New("moq: group exceeds the track cache size")
 )
@@ -115,7 +117,8 @@ type group struct {
 	objects []Object
 	bytes   int64
 	done    bool  // end of group known
-	err     error // group aborted (publisher reset or eviction of an unfinished group)
+	err     error // group aborted (publisher reset)
+	evicted bool  // no longer in the cache; bytes no longer counted there
 }
 
 // NewTrack creates a track and the writer that feeds it.
@@ -293,13 +296,14 @@ func (t *Track) insertLocked(id uint64) *group {
 
 func (t *Track) evictLocked() {
 	for len(t.groups) > t.cfg.MaxGroups || (t.bytes > t.cfg.MaxBytes && len(t.groups) > 1) {
+		// An evicted group leaves the cache but not its readers: a reader
+		// still on it (a relay forwarding it, a player decoding it) gets
+		// the objects that still arrive, and its end as it comes. Cutting
+		// it short would make a partial group look complete downstream.
 		old := t.groups[0]
 		t.groups = t.groups[1:]
 		t.bytes -= old.bytes
-		// A reader still on an evicted group reads what it holds, then ends.
-		if !old.done && old.err == nil {
-			old.done = true
-		}
+		old.evicted = true
 	}
 }
 
@@ -409,7 +413,9 @@ func (w *GroupWriter) Write(o Object) error {
 	}
 	g.objects = append(g.objects, o)
 	g.bytes += size
-	t.bytes += size
+	if !g.evicted {
+		t.bytes += size
+	}
 	t.objects++
 	t.written += uint64(size)
 	if loc := o.Location(); !t.hasLargest || t.largest.Less(loc) {

@@ -90,7 +90,6 @@ func TestPeerGracefulCloseSeenAsNoError(t *testing.T) {
 // does: group 0's last object (70000 bytes) was still arriving when group 2
 // started, and a Go subscriber behind a relay got group 0 without it.
 func TestEvictedGroupEndsWithError(t *testing.T) {
-	knownBug(t, "moq/track.go evictLocked marks an evicted, unfinished group done without an error")
 	name := wire.FullTrackName{Namespace: wire.NewNamespace("t"), Name: []byte("x")}
 	track, w := moq.NewTrack(name, &moq.TrackConfig{MaxGroups: 2})
 	g0, err := w.AppendGroup()
