@@ -173,6 +173,27 @@ func testBrowserPublishes(t *testing.T, d browserDraft, early bool) {
 		t.Fatalf("browser reports %d objects sent, want %d", len(res.Sent), groups*objects)
 	}
 	checkObjects(t, got, res.Sent, seed)
+
+	// @moq/net stamps every frame: a Timestamp object property (0x10, as in
+	// LOC, draft-ietf-moq-loc §2.3.1.1) in the units of the Timescale track
+	// property (0x08) of its SUBSCRIBE_OK.
+	scale, ok := sub.Properties().Uint(0x08)
+	if !ok || scale == 0 {
+		t.Errorf("SUBSCRIBE_OK track properties %v carry no Timescale (0x08)", sub.Properties())
+	}
+	var last uint64
+	for _, o := range got {
+		ts, ok := o.Properties.Uint(0x10)
+		if !ok {
+			t.Errorf("object %d/%d has no Timestamp property (0x10): %v", o.Group, o.ID, o.Properties)
+			break
+		}
+		if ts < last {
+			t.Errorf("object %d/%d: timestamp %d before the previous %d", o.Group, o.ID, ts, last)
+		}
+		last = ts
+	}
+	t.Logf("timescale %d, last timestamp %d", scale, last)
 }
 
 // TestGoPublishesToBrowser: a track published by the server is subscribed to
@@ -189,7 +210,11 @@ func TestGoPublishesToBrowser(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			const groups, objects, seed = 3, 5, 4321
 			name := wire.FullTrackName{Namespace: wire.NewNamespace("tributary", "interop", "go"), Name: []byte("data")}
-			track, w := moq.NewTrack(name, &moq.TrackConfig{MaxGroups: 2 * groups})
+			// LOC timing (draft-ietf-moq-loc §2.3.1): a Timescale track
+			// property and a Timestamp on every object, which @moq/net reads.
+			var trackProps wire.Properties
+			trackProps.SetUint(0x08, 90000)
+			track, w := moq.NewTrack(name, &moq.TrackConfig{MaxGroups: 2 * groups, Properties: trackProps})
 			requested := make(chan *moq.Session, 1)
 			port, hash, _ := startServer(t, &moq.Config{
 				Tracks: moq.TrackSourceFunc(func(ctx context.Context, s *moq.Session, req *moq.TrackRequest) (*moq.Track, error) {
@@ -237,7 +262,9 @@ func TestGoPublishesToBrowser(t *testing.T) {
 				for o := 0; o < objects; o++ {
 					size, _ := strconv.Atoi(sizes[n%len(sizes)])
 					n++
-					if err := gw.WriteObject(payload(seed, gw.ID(), uint64(o), size), nil); err != nil {
+					var props wire.Properties
+					props.SetUint(0x10, 3000*uint64(n)) // 1/30 s apart at 90 kHz
+					if err := gw.WriteObject(payload(seed, gw.ID(), uint64(o), size), props); err != nil {
 						t.Fatalf("WriteObject: %v", err)
 					}
 					sent = append(sent, browserObject{Group: gw.ID(), Object: uint64(o), Size: size})
@@ -258,6 +285,12 @@ func TestGoPublishesToBrowser(t *testing.T) {
 			}
 			if !checkObjects(t, got, sent, seed) {
 				res.logTo(t)
+			}
+			for i, o := range res.Received {
+				if o.Scale != 90000 || o.TS != float64(3000*(i+1)) {
+					t.Errorf("object %d/%d: browser timestamp %v at scale %v, want %d at 90000", o.Group, o.Object, o.TS, o.Scale, 3000*(i+1))
+					break
+				}
 			}
 			w.Close(nil)
 		})

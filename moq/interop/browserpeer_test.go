@@ -48,6 +48,10 @@ type browserObject struct {
 	Object uint64 `json:"object"`
 	Size   int    `json:"size"`
 	Data   []byte `json:"data"` // base64 in JSON
+	// TS and Scale are the timestamp @moq/net gives a received frame: from
+	// its Timestamp property in Timescale units, or its arrival time.
+	TS    float64 `json:"ts"`
+	Scale float64 `json:"scale"`
 }
 
 // browserPeer is one running Chromium with the peer page.

@@ -204,7 +204,13 @@ async function subscribe(conn, result) {
 					for (;;) {
 						const f = await group.readFrameSequence();
 						if (!f) break;
-						received.push({ group: group.sequence, object: f.sequence, data: b64(f.payload) });
+						received.push({
+							group: group.sequence,
+							object: f.sequence,
+							data: b64(f.payload),
+							ts: f.timestamp?.value,
+							scale: f.timestamp?.scale,
+						});
 						check();
 					}
 				})()
