@@ -129,6 +129,7 @@ log-client-ip: false
 	}
 	s.cmd = exec.Command(bin, "--config-path", s.config, "server", "start")
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	dieWithParent(s.cmd)
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
 	}
