@@ -178,7 +178,17 @@ func classify(st *mastodon.Status, localHost, localDomain string) (candidate, bo
 	if isPeerTubeURI(st.URI) && remote {
 		s := base
 		s.Source = SourcePeerTube
-		s.Title = livepost.Sanitize(firstLine(c.Text), livepost.MaxTitleRunes)
+		// Until the Video object is read, the preview card (if any) or the
+		// first line of text that is not a link names the stream.
+		s.Title = livepost.Sanitize(firstTextLine(c.Text), livepost.MaxTitleRunes)
+		if st.Card != nil {
+			if t := livepost.Sanitize(st.Card.Title, livepost.MaxTitleRunes); t != "" {
+				s.Title = t
+			}
+			if _, ok := livepost.EndpointURL(st.Card.Image, "https"); ok {
+				s.Thumbnail = st.Card.Image
+			}
+		}
 		s.WatchURL = st.URL
 		s.State = StateUnconfirmed
 		cand.stream, cand.fetchAP = s, true
@@ -199,7 +209,7 @@ func classify(st *mastodon.Status, localHost, localDomain string) (candidate, bo
 	if remote && (livepost.HasTag(c, tags, livepost.Hashtag) || livepost.HasTag(c, tags, "live") || strings.Contains(strings.ToLower(st.Content), "moqt://")) {
 		s := base
 		s.Source = SourceFEPe232
-		s.Title = livepost.Sanitize(firstLine(c.Text), livepost.MaxTitleRunes)
+		s.Title = livepost.Sanitize(firstTextLine(c.Text), livepost.MaxTitleRunes)
 		s.State = StateUnconfirmed
 		cand.stream, cand.fetchAP = s, true
 		return cand, true
@@ -215,11 +225,15 @@ func isPeerTubeURI(u string) bool {
 	return strings.HasPrefix(p.Path, "/videos/watch/") || strings.HasPrefix(p.Path, "/w/")
 }
 
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
+// firstTextLine is the first line of s that is not just a URL.
+func firstTextLine(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && !strings.HasPrefix(l, "https://") && !strings.HasPrefix(l, "http://") {
+			return l
+		}
 	}
-	return s
+	return ""
 }
 
 func hostOf(raw string) string {
@@ -366,7 +380,9 @@ func (c *Client) resolve(ctx context.Context, cand candidate) LiveStream {
 				if obj.HTMLURL != "" {
 					s.WatchURL = obj.HTMLURL
 				}
-				s.Thumbnail = obj.Thumbnail
+				if obj.Thumbnail != "" {
+					s.Thumbnail = obj.Thumbnail
+				}
 				if !obj.Published.IsZero() {
 					s.StartedAt = obj.Published
 				}

@@ -56,7 +56,8 @@ func TestClassifyRecordedStatuses(t *testing.T) {
 
 	pt := loadStatus(t, "status_mastodon_peertube_live.json")
 	cd, ok = classify(pt, local, local)
-	if !ok || cd.stream.Source != SourcePeerTube || !cd.fetchAP || cd.stream.Account != "chocobozzz@peertube.example.com" {
+	if !ok || cd.stream.Source != SourcePeerTube || !cd.fetchAP || cd.stream.Account != "chocobozzz@peertube.example.com" ||
+		cd.stream.Title != "Friday night live coding: a MoQ relay in Go" || !strings.HasSuffix(cd.stream.Thumbnail, "/8f2b.jpg") {
 		t.Fatalf("peertube: %+v %v", cd, ok)
 	}
 

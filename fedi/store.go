@@ -169,13 +169,45 @@ func writeFile0600(path string, b []byte) error {
 
 // DefaultSecretStore returns the OS keyring if one answers (a probe entry
 // is written, read back and deleted within two seconds), else a FileStore
-// at dir/secrets.json.
+// at dir/secrets.json. With a keyring, secrets written earlier to the file
+// (when there was none) are still found, and deleted from both.
 func DefaultSecretStore(dir string) SecretStore {
+	file := &FileStore{Path: filepath.Join(dir, "secrets.json")}
 	if keyringWorks(2 * time.Second) {
-		return KeyringStore{}
+		return layered{primary: KeyringStore{}, older: file}
 	}
-	return &FileStore{Path: filepath.Join(dir, "secrets.json")}
+	return file
 }
+
+// layered writes to primary and reads primary, then older.
+type layered struct {
+	primary, older SecretStore
+}
+
+// Get implements SecretStore.
+func (l layered) Get(key string) (string, error) {
+	v, err := l.primary.Get(key)
+	if errors.Is(err, ErrSecretNotFound) {
+		return l.older.Get(key)
+	}
+	return v, err
+}
+
+// Set implements SecretStore.
+func (l layered) Set(key, value string) error {
+	if err := l.primary.Set(key, value); err != nil {
+		return err
+	}
+	return l.older.Delete(key)
+}
+
+// Delete implements SecretStore.
+func (l layered) Delete(key string) error {
+	return errors.Join(l.primary.Delete(key), l.older.Delete(key))
+}
+
+// Kind implements SecretStore.
+func (l layered) Kind() string { return l.primary.Kind() }
 
 func keyringWorks(timeout time.Duration) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
