@@ -416,13 +416,16 @@ func TestGoToSocial(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("suspend: HTTP %d", resp.StatusCode)
 		}
-		// Suspension is processed in the background: poll, bounded.
+		// Suspension is processed in the background: poll, at most 300
+		// times over 30 s.
 		var verr error
-		for i := 0; i < 100; i++ {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; i < 300; i++ {
 			if _, verr = carol.Verify(ctx); verr != nil {
 				break
 			}
-			time.Sleep(100 * time.Millisecond) // polling interval, not synchronisation
+			<-tick.C
 		}
 		if KindOf(verr) != KindUnauthorized {
 			t.Fatalf("revoked token: kind %v, err %v", KindOf(verr), verr)
