@@ -170,6 +170,9 @@ func (s *Session) Watch(ctx context.Context) <-chan Snapshot {
 	return out
 }
 
+// maxWatched bounds how many posts Watch keeps track of.
+const maxWatched = 500
+
 type resolved struct {
 	key     string
 	version int
@@ -250,6 +253,16 @@ func (s *Session) watch(ctx context.Context, out chan Snapshot) {
 		}
 		e, had := entries[cd.innerID]
 		if !had {
+			if len(entries) >= maxWatched {
+				// Bounded memory: forget the oldest post.
+				oldest := ""
+				for k, o := range entries {
+					if oldest == "" || o.cand.stream.StartedAt.Before(entries[oldest].cand.stream.StartedAt) {
+						oldest = k
+					}
+				}
+				delete(entries, oldest)
+			}
 			e = &entry{}
 			entries[cd.innerID] = e
 		}
