@@ -249,6 +249,9 @@ func (s *Session) watch(ctx context.Context, out chan Snapshot) {
 			return false
 		}
 		if cd.outerID != cd.innerID {
+			if len(outerToID) >= 4*maxWatched {
+				clear(outerToID) // bounded; a lost reblog id only delays a removal
+			}
 			outerToID[cd.outerID] = cd.innerID
 		}
 		e, had := entries[cd.innerID]
