@@ -21,9 +21,9 @@ import (
 
 var testNS = wire.NewNamespace("tributary.test", "alice", "live")
 
-// relay is a minimal server that plays the relay's part: it takes the
+// fakeRelay is a minimal server that plays the relay's part: it takes the
 // publisher's session and hands it, or the tracks it pushes, to the test.
-type relay struct {
+type fakeRelay struct {
 	url      string
 	hash     []byte
 	sessions chan *moq.Session
@@ -31,13 +31,13 @@ type relay struct {
 	srv      *moq.Server
 }
 
-func newRelay(t *testing.T, acceptNamespace bool) *relay {
+func newRelay(t *testing.T, acceptNamespace bool) *fakeRelay {
 	t.Helper()
 	cert, hash, err := moq.DevCert("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &relay{hash: hash, sessions: make(chan *moq.Session, 8), tracks: make(chan *moq.Track, 16)}
+	r := &fakeRelay{hash: hash, sessions: make(chan *moq.Session, 8), tracks: make(chan *moq.Track, 16)}
 	r.srv = &moq.Server{
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}},
 		Config: &moq.Config{
@@ -83,7 +83,7 @@ func newPublisher(t *testing.T) *Publisher {
 	return p
 }
 
-func run(t *testing.T, p *Publisher, r *relay, mode Mode) (context.Context, chan error) {
+func run(t *testing.T, p *Publisher, r *fakeRelay, mode Mode) (context.Context, chan error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	errs := make(chan error, 2)
 	go func() { errs <- p.Run(ctx) }()
