@@ -8,6 +8,7 @@ package app
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"image"
 	"log/slog"
@@ -53,6 +54,10 @@ type Options struct {
 	StatsInterval time.Duration
 	// NoAudio plays without opening the sound card.
 	NoAudio bool
+	// RootCAs, when set, replaces the system's trusted roots for Fediverse
+	// servers, relays' /.well-known/moq and stream connections (tests with
+	// development certificates).
+	RootCAs *x509.CertPool
 	// AllowLoopbackHTTP lets Fediverse servers on loopback use plain http
 	// (tests against a local server only).
 	AllowLoopbackHTTP bool

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,11 +24,12 @@ type fediReal struct {
 	openURL func(string)
 }
 
-func newFediReal(dir string, allowLoopbackHTTP bool, log *slog.Logger) (*fediReal, error) {
+func newFediReal(dir string, allowLoopbackHTTP bool, roots *x509.CertPool, log *slog.Logger) (*fediReal, error) {
 	f := &fediReal{}
 	c, err := fedi.New(fedi.Config{
 		Dir:               dir,
 		AllowLoopbackHTTP: allowLoopbackHTTP,
+		RootCAs:           roots,
 		Logger:            log,
 		Website:           "https://github.com/tributary-live/tributary",
 		OpenURL: func(u string) error {

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +20,8 @@ type playerReal struct {
 	log *slog.Logger
 	// noAudio leaves the sound card alone (tests, machines without one).
 	noAudio bool
+	// roots replaces the system's trusted roots when set (tests).
+	roots *x509.CertPool
 }
 
 type playerRealHandle struct {
@@ -48,6 +52,9 @@ func maxHeight(q Quality) int {
 
 func (r playerReal) open(ctx context.Context, url string, o playOptions, ev playEvents) (playerHandle, error) {
 	dial := &moq.DialOptions{}
+	if r.roots != nil {
+		dial.TLS = &tls.Config{RootCAs: r.roots}
+	}
 	for _, c := range o.CertHashes {
 		h, err := moq.ParseCertHash(c)
 		if err != nil {

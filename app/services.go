@@ -115,10 +115,10 @@ func realServices(opts Options) (services, *Problem) {
 	s := services{
 		relay:  relayReal{log: opts.Logger},
 		demo:   demoReal{log: opts.Logger},
-		player: playerReal{log: opts.Logger, noAudio: opts.NoAudio},
+		player: playerReal{log: opts.Logger, noAudio: opts.NoAudio, roots: opts.RootCAs},
 	}
 	var p *Problem
-	f, err := newFediReal(opts.ConfigDir, opts.AllowLoopbackHTTP, opts.Logger)
+	f, err := newFediReal(opts.ConfigDir, opts.AllowLoopbackHTTP, opts.RootCAs, opts.Logger)
 	if err != nil {
 		p = &Problem{What: "Fediverse accounts are unavailable: " + err.Error(), Todo: "Check that " + opts.ConfigDir + " is readable, then restart Tributary.", Err: err}
 	} else {

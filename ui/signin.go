@@ -100,3 +100,12 @@ func (s *signInScreen) update(st app.State) {
 	}
 	s.wasAccts = len(st.Accounts)
 }
+
+// shown puts the cursor in the account field, so the user can type at once.
+func (s *signInScreen) shown(open bool) {
+	if open && !s.handle.Disabled() {
+		if c := s.u.win.Canvas(); c != nil {
+			c.Focus(s.handle)
+		}
+	}
+}
