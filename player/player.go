@@ -505,6 +505,25 @@ func (p *Player) syncTransit() {
 	}
 }
 
+// audioPlayout returns the audio track's playout clock while that track
+// plays; false when there is no audio track, it ended or has not started.
+func (p *Player) audioPlayout() (jitter.Clock, bool) {
+	p.mu.Lock()
+	tracks := p.tracks
+	p.mu.Unlock()
+	for _, t := range tracks {
+		if t.kind != msf.RoleAudio {
+			continue
+		}
+		t.mu.Lock()
+		c, ok := t.buf.Clock()
+		ended := t.ended && t.buf.Len() == 0
+		t.mu.Unlock()
+		return c, ok && !ended
+	}
+	return jitter.Clock{}, false
+}
+
 // trackEnded notes that a track ended; when all have, so has the broadcast.
 func (p *Player) trackEnded() {
 	p.mu.Lock()

@@ -230,8 +230,20 @@ func (t *trackPlayer) playLoop() {
 	waitKey := false
 	for {
 		p.syncTransit()
+		// Video releases frames on the audio track's playout clock, so both
+		// tracks come out of their buffers together.
+		var master jitter.Clock
+		follow := false
+		if t.kind == msf.RoleVideo {
+			master, follow = p.audioPlayout()
+		}
 		now := time.Now()
 		t.mu.Lock()
+		if follow {
+			t.buf.Follow(master)
+		} else {
+			t.buf.Unfollow()
+		}
 		f, ok := t.buf.Pop(now)
 		next, have := t.buf.NextDue(now)
 		ended := t.ended && t.buf.Len() == 0

@@ -168,6 +168,7 @@ type Buffer struct {
 	haveFloor          bool
 	firstArrival       time.Time
 	settled            bool
+	following          bool
 }
 
 // New returns an empty buffer.
@@ -310,6 +311,36 @@ func (b *Buffer) MediaNow(now time.Time) time.Duration {
 	return b.mediaNow(now)
 }
 
+// Clock is a buffer's playout clock: mediaNow = AnchorMedia + (now-AnchorLocal)*Rate.
+type Clock struct {
+	// AnchorLocal and AnchorMedia are a local time and the media time it maps to.
+	AnchorLocal time.Time
+	AnchorMedia time.Duration
+	// Rate is the playback rate.
+	Rate float64
+}
+
+// Clock reports the playout clock, and false before it started.
+func (b *Buffer) Clock() (Clock, bool) {
+	return Clock{b.anchorLocal, b.anchorMedia, b.rate}, b.started
+}
+
+// Follow makes the buffer play out on another buffer's clock (the player
+// makes video follow audio so both tracks release frames together); the
+// buffer then neither starts, nudges nor re-anchors its own clock. Unfollow
+// returns it to its own clock, continuing from where the followed one was.
+func (b *Buffer) Follow(c Clock) {
+	if c.Rate <= 0 {
+		return
+	}
+	b.following = true
+	b.started = true
+	b.anchorLocal, b.anchorMedia, b.rate = c.AnchorLocal, c.AnchorMedia, c.Rate
+}
+
+// Unfollow returns the buffer to its own clock.
+func (b *Buffer) Unfollow() { b.following = false }
+
 // Rate reports the current playback rate (1 unless nudging).
 func (b *Buffer) Rate() float64 { return b.rate }
 
@@ -447,6 +478,9 @@ func (b *Buffer) update(now time.Time) {
 	target := b.target()
 	delay := b.edge(now) - b.mediaNow(now)
 	b.lastDelay = delay
+	if b.following {
+		return
+	}
 	if delay > b.ceiling(target) {
 		b.skip(now, target)
 		b.lastDelay = target

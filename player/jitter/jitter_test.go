@@ -421,3 +421,34 @@ func TestTransitFloor(t *testing.T) {
 		t.Fatalf("clocks differ: audio %v video %v", audio.MediaNow(now), video.MediaNow(now))
 	}
 }
+
+// TestFollow: a buffer following another's clock releases frames with the
+// same timestamps at the same moments, and does not skip on its own.
+func TestFollow(t *testing.T) {
+	cfg := Config{Target: Target{Mode: Fixed, Delay: 100 * time.Millisecond}, Nudge: 0.05}
+	master, follower := New(cfg), New(cfg)
+	a := stream(60, 60, constant(5*time.Millisecond))
+	v := stream(60, 30, constant(60*time.Millisecond))
+	var got []time.Time
+	for i := range a {
+		_ = master.Push(a[i].f, a[i].at)
+		_ = follower.Push(v[i].f, v[i].at)
+	}
+	now := t0.Add(500 * time.Millisecond)
+	for range 200 {
+		master.Pop(now)
+		if c, ok := master.Clock(); ok {
+			follower.Follow(c)
+		}
+		if f, ok := follower.Pop(now); ok {
+			got = append(got, now)
+			if f.Timestamp > master.MediaNow(now) {
+				t.Fatalf("follower released %v ahead of the master clock %v", f.Timestamp, master.MediaNow(now))
+			}
+		}
+		now = now.Add(10 * time.Millisecond)
+	}
+	if len(got) == 0 || follower.Stats().Skips != 0 {
+		t.Fatalf("follower released %d frames, stats %+v", len(got), follower.Stats())
+	}
+}
