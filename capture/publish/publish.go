@@ -100,8 +100,11 @@ type Publisher struct {
 
 	ready chan struct{} // closed once the catalog is written
 
-	mu       sync.Mutex
-	cat      *msf.Catalog
+	mu         sync.Mutex
+	cat        *msf.Catalog
+	catGroup   *moq.GroupWriter // the open catalog group, for delta updates
+	catGroupID uint64
+	catObjects int
 	venc     *capture.VideoEncoder
 	stats    Stats
 	sessions []*moq.Session
@@ -205,7 +208,72 @@ func (p *Publisher) SetVideoBitrate(bps int) error {
 	if enc == nil {
 		return errors.New("publish: no video encoder running")
 	}
-	return enc.SetBitrate(bps)
+	if err := enc.SetBitrate(bps); err != nil {
+		return err
+	}
+	// The catalog's bitrate is the track's maximum (draft-ietf-moq-msf
+	// §5.2.22): tell subscribers with a delta update.
+	return p.updateCatalog(map[string]any{"name": VideoTrack, "bitrate": bps})
+}
+
+// maxCatalogDeltas is how many delta updates follow an independent catalog
+// before the next change starts a new group with a full one (MSF §5.3: bound
+// the delta processing of joining subscribers).
+const maxCatalogDeltas = 16
+
+// updateCatalog applies an "update" delta to one track of the catalog and
+// publishes it: as the next object of the current catalog group, or, after
+// maxCatalogDeltas of them, as a new group holding the whole catalog.
+func (p *Publisher) updateCatalog(fields map[string]any) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cat == nil || p.catGroup == nil {
+		return nil // the catalog, written later, reads the encoder's bitrate
+	}
+	op, err := msf.NewOp(msf.OpUpdate, fields)
+	if err != nil {
+		return err
+	}
+	d := &msf.Delta{GeneratedAt: time.Now().UnixMilli(), Ops: []msf.Op{op}}
+	next, err := msf.Apply(p.cat, d)
+	if err != nil {
+		return fmt.Errorf("publish: catalog update: %w", err)
+	}
+	if p.catObjects > maxCatalogDeltas {
+		b, err := next.Marshal()
+		if err != nil {
+			return err
+		}
+		return p.newCatalogGroupLocked(next, b)
+	}
+	b, err := d.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := p.catGroup.WriteObject(b, nil); err != nil {
+		return fmt.Errorf("publish: catalog delta: %w", err)
+	}
+	p.catObjects++
+	p.cat = next
+	return nil
+}
+
+// newCatalogGroupLocked closes the current catalog group and writes cat
+// (encoded as b) as object 0 of a new one (MSF §5). p.mu is held.
+func (p *Publisher) newCatalogGroupLocked(cat *msf.Catalog, b []byte) error {
+	if p.catGroup != nil {
+		p.catGroup.Close()
+	}
+	id := max(uint64(time.Now().UnixMilli()), p.catGroupID+1)
+	g, err := p.catalogW.CreateGroup(id)
+	if err != nil {
+		return fmt.Errorf("publish: catalog group: %w", err)
+	}
+	if err := g.WriteObject(b, nil); err != nil {
+		return fmt.Errorf("publish: catalog: %w", err)
+	}
+	p.cat, p.catGroup, p.catGroupID, p.catObjects = cat, g, id, 1
+	return nil
 }
 
 // Run captures, encodes and writes the tracks until ctx ends or a source
@@ -271,6 +339,12 @@ func (p *Publisher) Run(ctx context.Context) error {
 		p.cfg.Audio.Close()
 	}
 	wg.Wait()
+	p.mu.Lock()
+	if p.catGroup != nil {
+		p.catGroup.Close()
+		p.catGroup = nil
+	}
+	p.mu.Unlock()
 	for _, w := range []*moq.TrackWriter{p.videoW, p.audioW, p.catalogW} {
 		if w != nil {
 			w.Close(nil)
@@ -293,7 +367,7 @@ func (p *Publisher) writeCatalog(venc *capture.VideoEncoder, aenc *capture.Audio
 		cat.Tracks = append(cat.Tracks, msf.Track{
 			Namespace: ns, Name: VideoTrack, Packaging: msf.PackagingLOC, Role: msf.RoleVideo, IsLive: true,
 			RenderGroup: 1, Codec: venc.CodecString(), Width: c.Width, Height: c.Height, Framerate: c.FrameRate,
-			Bitrate: int64(c.Bitrate), MaxGOPDuration: gop, MaxGroupDuration: gop,
+			Bitrate: int64(venc.Bitrate()), MaxGOPDuration: gop, MaxGroupDuration: gop,
 		})
 	}
 	if aenc != nil {
@@ -308,17 +382,13 @@ func (p *Publisher) writeCatalog(venc *capture.VideoEncoder, aenc *capture.Audio
 	if err != nil {
 		return err
 	}
-	g, err := p.catalogW.CreateGroup(uint64(time.Now().UnixMilli()))
-	if err != nil {
-		return fmt.Errorf("publish: catalog group: %w", err)
-	}
-	if err := g.WriteObject(b, nil); err != nil {
-		return fmt.Errorf("publish: catalog: %w", err)
-	}
-	// The group stays open for delta updates (none are sent yet).
+	// The group stays open for delta updates.
 	p.mu.Lock()
-	p.cat = cat
+	err = p.newCatalogGroupLocked(cat, b)
 	p.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	close(p.ready)
 	p.log.Info("publish: catalog written", "tracks", len(cat.Tracks))
 	return nil
@@ -476,7 +546,7 @@ func (p *Publisher) adaptLoop(ctx context.Context, enc *capture.VideoEncoder) {
 			}
 			_, _, _, sent := sessions[0].Stats()
 			if bps, changed := p.adapter.Observe(now, written, sent); changed {
-				if err := enc.SetBitrate(bps); err == nil {
+				if err := p.SetVideoBitrate(bps); err == nil {
 					p.log.Info("publish: video bitrate changed", "bps", bps)
 				}
 			}

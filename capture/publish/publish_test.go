@@ -329,3 +329,66 @@ func TestGoAwayReconnects(t *testing.T) {
 		t.Errorf("sessions %d", st.Sessions)
 	}
 }
+
+// A bitrate change reaches subscribers as catalog delta updates, and after
+// maxCatalogDeltas of them as a new group with the whole catalog (MSF §5).
+func TestCatalogDeltas(t *testing.T) {
+	p := newPublisher(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	select {
+	case <-p.Ready():
+	case <-ctx.Done():
+		t.Fatal("catalog never written")
+	}
+	rd := p.Tracks()[0].Reader(nil)
+	defer rd.Close()
+	var mr msf.Reader
+	g, err := rd.NextGroup(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(g *moq.GroupReader) *msf.Catalog {
+		t.Helper()
+		o, err := g.ReadObject(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cat, _, err := mr.Push(g.ID(), o.ID, o.Payload)
+		if err != nil {
+			t.Fatalf("object %d/%d: %v", g.ID(), o.ID, err)
+		}
+		return cat
+	}
+	if v, _ := read(g).Find("", VideoTrack); v.Bitrate != 400_000 {
+		t.Fatalf("initial bitrate %d", v.Bitrate)
+	}
+	for i := 1; i <= maxCatalogDeltas; i++ {
+		if err := p.SetVideoBitrate(400_000 - 10_000*i); err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := read(g).Find("", VideoTrack); v.Bitrate != int64(400_000-10_000*i) {
+			t.Fatalf("after delta %d: bitrate %d", i, v.Bitrate)
+		}
+	}
+	if err := p.SetVideoBitrate(100_000); err != nil {
+		t.Fatal(err)
+	}
+	g2, err := rd.NextGroup(ctx)
+	if err != nil || g2.ID() <= g.ID() {
+		t.Fatalf("new catalog group: %v", err)
+	}
+	cat := read(g2)
+	if v, _ := cat.Find("", VideoTrack); v.Bitrate != 100_000 || len(cat.Tracks) != 2 {
+		t.Fatalf("new independent catalog: %+v", cat)
+	}
+	if p.Catalog() != nil && p.Stats().VideoBitrate != 100_000 {
+		t.Errorf("encoder bitrate %d", p.Stats().VideoBitrate)
+	}
+	cancel()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Error(err)
+	}
+}
