@@ -105,10 +105,10 @@ type Publisher struct {
 	catGroup   *moq.GroupWriter // the open catalog group, for delta updates
 	catGroupID uint64
 	catObjects int
-	venc     *capture.VideoEncoder
-	stats    Stats
-	sessions []*moq.Session
-	adapter  *capture.Adapter
+	venc       *capture.VideoEncoder
+	stats      Stats
+	sessions   []*moq.Session
+	adapter    *capture.Adapter
 }
 
 // New prepares a publisher; Run starts capture.
