@@ -19,8 +19,8 @@ import (
 // NAMESPACE and NAMESPACE_DONE (§9.17-9.18), which is how @moq/watch finds
 // streams.
 func TestBrowserDiscoversNamespaces(t *testing.T) {
-	for _, d := range browserDrafts {
-		t.Run(d.alpn, func(t *testing.T) {
+	for _, d := range withWatch(browserDrafts...) {
+		t.Run(d.label(), func(t *testing.T) {
 			prefix := wire.NewNamespace("tributary", "interop")
 			asked := make(chan string, 1)
 			port, hash, _ := startServer(t, &moq.Config{
@@ -40,6 +40,7 @@ func TestBrowserDiscoversNamespaces(t *testing.T) {
 				"url":     {fmt.Sprintf("https://127.0.0.1:%d/interop", port)},
 				"hash":    {hash},
 				"alpn":    {d.alpn},
+				"lib":     {d.lib},
 				"mode":    {"announced"},
 				"prefix":  {"tributary/interop"},
 				"count":   {"3"},

@@ -4,6 +4,7 @@
 // Tributary wrote) over WebTransport, and reports what it did to the Go test
 // with a JSON POST. Every parameter comes from the page's query string:
 //
+//   lib      "0.2" for @moq/net 0.2.8 (what @moq/watch 0.4 uses); default 0.3.4
 //   url      WebTransport URL of the server (https://127.0.0.1:PORT/path)
 //   hash     hex SHA-256 of the server's self-signed certificate (optional)
 //   alpn     comma-separated WebTransport protocols to offer, e.g. moqt-18
@@ -26,9 +27,12 @@
 // Payload bytes of object o of group g (publish mode) are payload(seed, g, o, size);
 // moq/interop/browser_test.go computes the same function.
 
-import * as Moq from "@moq/net";
+import * as MoqNet03 from "@moq/net";
+import * as MoqNet02 from "moq-net-02";
 
 const params = new URLSearchParams(location.search);
+// lib=0.2 runs @moq/net 0.2.8, the version @moq/watch 0.4 depends on.
+const Moq = params.get("lib") === "0.2" ? MoqNet02 : MoqNet03;
 const logs = [];
 
 // @moq/net has no public signal for SUBSCRIBE_OK; its debug line is one.
