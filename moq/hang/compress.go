@@ -14,6 +14,9 @@ const (
 	MaxCompressedGroup = 1 << 20
 	// MaxInflatedGroup bounds the decompressed bytes of one group.
 	MaxInflatedGroup = 4 << 20
+	// MaxCompressedFrames bounds the frames of one group (each one
+	// re-inflates the group so far).
+	MaxCompressedFrames = 256
 )
 
 // syncMarker ends every sync-flushed DEFLATE frame; publishers leave it out
@@ -27,10 +30,14 @@ var syncMarker = []byte{0x00, 0x00, 0xff, 0xff}
 type Inflater struct {
 	in     []byte
 	outLen int
+	frames int
 }
 
 // Frame returns the decompressed bytes of the next frame of the group.
 func (z *Inflater) Frame(frame []byte) ([]byte, error) {
+	if z.frames >= MaxCompressedFrames {
+		return nil, fmt.Errorf("%w: more than %d frames in a compressed group", ErrTooLarge, MaxCompressedFrames)
+	}
 	if len(z.in)+len(frame)+len(syncMarker) > MaxCompressedGroup {
 		return nil, fmt.Errorf("%w: compressed group above %d bytes", ErrTooLarge, MaxCompressedGroup)
 	}
@@ -48,6 +55,7 @@ func (z *Inflater) Frame(frame []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: deflate stream shrank", ErrMalformed)
 	}
 	z.in = in
+	z.frames++
 	res := out[z.outLen:]
 	z.outLen = len(out)
 	return res, nil

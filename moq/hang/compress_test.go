@@ -43,6 +43,16 @@ func TestInflateErrors(t *testing.T) {
 	if _, err := z2.Frame(bomb); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("bomb: %v", err)
 	}
+	var z4 Inflater
+	var d4 Deflater
+	for i := 0; i <= MaxCompressedFrames; i++ {
+		c, _ := d4.Frame([]byte("x"))
+		if _, err := z4.Frame(c); err != nil {
+			if i != MaxCompressedFrames || !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("frame %d: %v", i, err)
+			}
+		}
+	}
 	var z3 Inflater
 	if _, err := z3.Frame(make([]byte, MaxCompressedGroup)); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("huge frame: %v", err)
