@@ -157,14 +157,17 @@ func (s *PatternSource) Close() error {
 type ToneSource struct {
 	tone         *Tone
 	frameSamples int
+	frameDur     time.Duration
 	paced        *pacer
 	mu           sync.Mutex
 	closed       bool
 }
 
 // NewToneSource returns the test tone at sampleRate with channels, in chunks
-// of frameDur. A paced source delivers chunks in real time; when its reader
-// is late the tone skips ahead so that its phase keeps following the clock.
+// of frameDur. A paced source delivers chunks in real time, as a microphone
+// does: each when its last sample is due, so the chunk starting at start comes
+// at start+frameDur; when its reader is late the tone skips ahead so that its
+// phase keeps following the clock.
 func NewToneSource(sampleRate, channels int, frameDur time.Duration, paced bool, start time.Time) *ToneSource {
 	s := &ToneSource{
 		tone:         NewTone(sampleRate, channels, start),
@@ -172,7 +175,8 @@ func NewToneSource(sampleRate, channels int, frameDur time.Duration, paced bool,
 	}
 	if paced {
 		s.paced = newPacer(frameDur)
-		s.paced.next = start
+		s.paced.next = start.Add(frameDur)
+		s.frameDur = frameDur
 	}
 	return s
 }
@@ -189,8 +193,9 @@ func (s *ToneSource) Read() (AudioFrame, func(), error) {
 		if !ok {
 			return AudioFrame{}, func() {}, ErrClosed
 		}
-		// Keep the tone on the clock after dropped chunks.
-		if want := at.Sub(time.UnixMicro(s.tone.startMicros)); want > 0 {
+		// The chunk ends at the tick; keep the tone on the clock after
+		// dropped chunks.
+		if want := at.Add(-s.frameDur).Sub(time.UnixMicro(s.tone.startMicros)); want > 0 {
 			s.tone.n = int64(want) * int64(s.tone.sampleRate) / int64(time.Second)
 		}
 	}
