@@ -389,11 +389,23 @@ func (p *Player) startTracks(cat *msf.Catalog) error {
 	for _, err := range reasons {
 		p.log.Info("player: track left out", "err", err)
 	}
-	for _, ct := range picked {
-		t, err := p.newTrack(cat, ct)
-		if err != nil {
-			p.log.Warn("player: track", "name", ct.Name, "err", err)
-			reasons = append(reasons, err)
+	// Subscribe to the tracks at once: each SUBSCRIBE (and its joining
+	// FETCH) is a round trip.
+	made := make([]*trackPlayer, len(picked))
+	errs := make([]error, len(picked))
+	var wg sync.WaitGroup
+	for i, ct := range picked {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			made[i], errs[i] = p.newTrack(cat, ct)
+		}()
+	}
+	wg.Wait()
+	for i, t := range made {
+		if errs[i] != nil {
+			p.log.Warn("player: track", "name", picked[i].Name, "err", errs[i])
+			reasons = append(reasons, errs[i])
 			continue
 		}
 		p.mu.Lock()

@@ -49,9 +49,11 @@ type media struct {
 	audio [][]byte // Opus packets, 20 ms
 }
 
-func testMedia(t *testing.T, frames, gop int) media {
+func testMedia(t *testing.T, frames, gop int) media { return benchMedia(t, 320, 240, frames, gop) }
+
+func benchMedia(t testing.TB, w, h, frames, gop int) media {
 	dir := t.TempDir()
-	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-frames:v", strconv.Itoa(frames),
+	ffmpeg(t, "-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=30", w, h), "-frames:v", strconv.Itoa(frames),
 		"-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-bf", "0", "-g", strconv.Itoa(gop),
 		"-pix_fmt", "yuv420p", "-bsf:v", "h264_metadata=aud=insert", "-f", "h264", filepath.Join(dir, "v.h264"))
 	secs := float64(frames)/30 + 0.1
@@ -104,6 +106,14 @@ type broadcast struct {
 }
 
 func newBroadcast(t *testing.T, cat *msf.Catalog, catalogPayload []byte) *broadcast {
+	return newBroadcastPayload(t, cat, catalogPayload)
+}
+
+func newBroadcastTB(t testing.TB, cat *msf.Catalog) *broadcast {
+	return newBroadcastPayload(t, cat, nil)
+}
+
+func newBroadcastPayload(t testing.TB, cat *msf.Catalog, catalogPayload []byte) *broadcast {
 	t.Helper()
 	b := &broadcast{ns: wire.NewNamespace("test", "live"), tracks: map[string]*moq.Track{}}
 	mk := func(name string) *moq.TrackWriter {

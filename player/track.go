@@ -46,6 +46,8 @@ type trackPlayer struct {
 	config []byte // codec description (catalog init data or LOC config property)
 	wake   chan struct{}
 	ended  bool
+
+	shownAny bool // a picture was shown: the first one is shown even if late (join at once)
 }
 
 func (p *Player) newTrack(cat *msf.Catalog, ct msf.Track) (*trackPlayer, error) {
@@ -359,7 +361,7 @@ func (t *trackPlayer) presentVideo(dec decode.VideoDecoder, f jitter.Frame) (boo
 			clock, src = p.masterClock(time.Now(), t)
 		}
 		now := time.Now()
-		if vf.Timestamp < clock-lateVideo && t.nextDue(now) {
+		if vf.Timestamp < clock-lateVideo && t.nextDue(now) && t.shownAny {
 			// Behind by more than a frame: show the newer one instead.
 			p.st.update(func(s *Stats) { s.Late++; s.Dropped++ })
 			continue
@@ -381,6 +383,7 @@ func (t *trackPlayer) presentVideo(dec decode.VideoDecoder, f jitter.Frame) (boo
 		if capture := time.UnixMicro(int64(vf.Timestamp / time.Microsecond)); plausibleWallClock(capture, now) {
 			p.st.latency(ms(now.Sub(capture)))
 		}
+		t.shownAny = true
 		if !shown {
 			shown = true
 			p.mu.Lock()
