@@ -204,7 +204,7 @@ func TestGoLive(t *testing.T) {
 	c.SetLiveOptions(o)
 	c.GoLive()
 	s = w.waitFor(t, "live", func(s State) bool { return s.Live.Live && s.Live.Viewers == 3 })
-	if s.Live.URL != "moqt://127.0.0.1:4443/me" || s.Live.Announced == "" || s.Live.UploadKbps != 2500 {
+	if s.Live.URL != "moqt://127.0.0.1:4443/example.test/alice/live" || s.Live.Announced == "" || s.Live.UploadKbps != 2500 {
 		t.Errorf("live = %+v", s.Live)
 	}
 	c.EndLive()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -196,8 +197,8 @@ func (fakeLive) preview(ctx context.Context, cam, mic string, frame func(image.I
 	return nil
 }
 
-func (fakeLive) start(ctx context.Context, o LiveOptions, relayURL string, r relayInfo, frame func(image.Image), level func(float64)) (liveHandle, error) {
-	return fakeLiveHandle{url: relayURL + "/me"}, nil
+func (fakeLive) start(ctx context.Context, o LiveOptions, tg liveTarget, frame func(image.Image), level func(float64)) (liveHandle, error) {
+	return fakeLiveHandle{url: tg.RelayURL + "/" + strings.Join(tg.Path, "/")}, nil
 }
 
 type fakeLiveHandle struct{ url string }

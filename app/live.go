@@ -15,8 +15,8 @@ type liveBackend interface {
 	devices(ctx context.Context) (cameras, mics []Device, err error)
 	// preview shows a camera and measures a microphone until ctx ends.
 	preview(ctx context.Context, camera, mic string, frame func(image.Image), level func(float64)) error
-	// start publishes to relay and returns the running broadcast.
-	start(ctx context.Context, opts LiveOptions, relayURL string, relay relayInfo, frame func(image.Image), level func(float64)) (liveHandle, error)
+	// start publishes to the target relay and returns the running broadcast.
+	start(ctx context.Context, opts LiveOptions, target liveTarget, frame func(image.Image), level func(float64)) (liveHandle, error)
 }
 
 // liveHandle is a running broadcast.
@@ -33,6 +33,7 @@ type liveRun struct {
 	previewCancel context.CancelFunc
 	startCancel   context.CancelFunc
 	h             liveHandle
+	path          string // the broadcast's namespace as a path
 	endPost       func(context.Context) error
 	level         atomic.Uint64 // math.Float64bits of the mic level, x1e6
 }
@@ -186,16 +187,22 @@ func (c *Core) GoLive() {
 			c.st.Live.Err = &Problem{What: "The title is longer than 200 characters.", Todo: "Shorten it."}
 			return
 		}
-		relayURL := c.st.Settings.HomeRelayURL
-		var info relayInfo
-		if relayURL == "" {
+		tg := liveTarget{RelayURL: c.st.Settings.HomeRelayURL, Quality: c.st.Settings.Quality, Path: []string{localOrigin, "me", "live"}}
+		if len(c.st.Accounts) > 0 {
+			if user, domain, ok := strings.Cut(c.st.Accounts[0].ID, "@"); ok {
+				tg.Path = []string{domain, user, "live"}
+			}
+		}
+		if tg.RelayURL == "" {
 			if c.relayRun == nil || c.relayRun.h == nil {
 				c.st.Live.Err = &Problem{What: "There is no relay to send your stream to.", Todo: "Turn on your personal relay in Relay, or set a home relay URL in Settings."}
 				return
 			}
-			info = c.relayRun.info
-			relayURL = info.URL
+			tg.RelayURL = c.relayRun.info.URL
+			tg.CertHash = c.relayRun.info.CertHash
+			tg.Token = c.relayRun.info.Token
 		}
+		relayURL := tg.RelayURL
 		var acc *Account
 		if o.Announce {
 			if len(c.st.Accounts) == 0 {
@@ -215,7 +222,7 @@ func (c *Core) GoLive() {
 		c.st.Live.Step = Step{Busy: true, Label: "Connecting to " + hostOf(relayURL) + "…"}
 		svc, fedi := c.svc.live, c.svc.fedi
 		c.goBG(func() {
-			h, err := svc.start(ctx, o, relayURL, info, c.previewFrame, func(v float64) { l.setLevel(v) })
+			h, err := svc.start(ctx, o, tg, c.previewFrame, func(v float64) { l.setLevel(v) })
 			var postURL string
 			var end func(context.Context) error
 			var annErr error
@@ -240,6 +247,7 @@ func (c *Core) GoLive() {
 					return
 				}
 				l.h = h
+				l.path = strings.Join(tg.Path, "/")
 				l.endPost = end
 				c.st.Live.Live = true
 				c.st.Live.Since = time.Now()
@@ -309,6 +317,11 @@ func (c *Core) refreshLiveFigures() bool {
 	c.st.Live.MicLevel = l.levelValue()
 	if l.h != nil {
 		c.st.Live.Viewers, c.st.Live.UploadKbps = l.h.figures()
+		for _, b := range c.st.Relay.Broadcasts {
+			if b.Name == l.path && c.st.Settings.HomeRelayURL == "" {
+				c.st.Live.Viewers = b.Viewers
+			}
+		}
 	}
 	return l.h != nil || l.previewCancel != nil
 }

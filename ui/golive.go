@@ -18,7 +18,7 @@ import (
 type goLiveScreen struct {
 	u        *UI
 	preview  *videoView
-	meter    *widget.ProgressBar
+	meter    *levelMeter
 	titleIn  *widget.Entry
 	camera   *widget.Select
 	mic      *widget.Select
@@ -43,8 +43,7 @@ type goLiveScreen struct {
 func newGoLiveScreen(u *UI) *goLiveScreen {
 	g := &goLiveScreen{u: u}
 	g.preview = newVideoView(fyne.NewSize(400, 225))
-	g.meter = widget.NewProgressBar()
-	g.meter.TextFormatter = func() string { return "" }
+	g.meter = newLevelMeter()
 	g.titleIn = widget.NewEntry()
 	g.titleIn.SetPlaceHolder("What is your stream about?")
 	g.titleIn.OnChanged = func(string) { g.changed() }

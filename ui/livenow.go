@@ -29,6 +29,7 @@ type liveNowScreen struct {
 	updated *widget.Label
 	refresh *widget.Button
 	urlIn   *widget.Entry
+	hint    *fyne.Container
 	root    fyne.CanvasObject
 }
 
@@ -79,10 +80,15 @@ func newLiveNowScreen(u *UI) *liveNowScreen {
 	l.empty = container.NewCenter(container.New(&maxWidth{w: 460}, container.NewVBox(iconBox, l.emptyT, l.emptyB, container.NewCenter(l.signIn))))
 	l.empty.Hide()
 
+	hintBtn := widget.NewButtonWithIcon("Sign in", theme.AccountIcon(), func() { u.Show(ScreenSignIn) })
+	hintBtn.Importance = widget.HighImportance
+	l.hint = container.NewBorder(widget.NewSeparator(), nil, nil, container.NewCenter(hintBtn),
+		wrapped("Sign in with your Fediverse account to see the live streams of the people you follow."))
+	l.hint.Hide()
 	head := container.NewBorder(nil, nil, heading("Live now"), container.NewHBox(l.updated, l.refresh))
 	openRow := container.NewBorder(nil, nil, nil, openBtn, l.urlIn)
 	top := container.NewVBox(head, openRow, l.step.object(), l.problem.object())
-	l.root = container.NewPadded(container.NewBorder(top, nil, nil, nil, container.NewStack(l.list, l.empty)))
+	l.root = container.NewPadded(container.NewBorder(top, l.hint, nil, nil, container.NewStack(l.list, l.empty)))
 	return l
 }
 
@@ -97,6 +103,7 @@ func (l *liveNowScreen) update(s app.State) {
 		l.updated.SetText("Updated " + s.Streams.Updated.Format("15:04"))
 	}
 	l.refresh.Hidden = !s.Features.Fediverse || len(s.Accounts) == 0
+	l.hint.Hidden = !s.Features.Fediverse || len(s.Accounts) > 0 || len(l.items) == 0
 	if len(l.items) > 0 || s.Streams.Step.Busy {
 		l.empty.Hide()
 		return

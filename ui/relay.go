@@ -19,7 +19,7 @@ type relayScreen struct {
 	u        *UI
 	enabled  *widget.Check
 	status   *widget.Label
-	urlLabel *widget.Entry
+	urlLabel *widget.Label
 	port     *widget.Entry
 	policy   *widget.RadioGroup
 	ups      *widget.Entry
@@ -37,7 +37,7 @@ type relayScreen struct {
 }
 
 const (
-	policyCommunity = "Community: only people with a token from this relay"
+	policyCommunity = "Community: people with a token from this relay"
 	policyOpen      = "Open: anyone with the link"
 )
 
@@ -50,8 +50,9 @@ func newRelayScreen(u *UI) *relayScreen {
 	})
 	r.status = widget.NewLabel("")
 	r.status.Wrapping = fyne.TextWrapWord
-	r.urlLabel = widget.NewEntry()
-	r.urlLabel.Disable()
+	r.urlLabel = widget.NewLabel("")
+	r.urlLabel.Selectable = true
+	r.urlLabel.TextStyle = fyne.TextStyle{Monospace: true}
 	r.port = widget.NewEntry()
 	r.port.SetPlaceHolder("0 picks a free port")
 	r.policy = widget.NewRadioGroup([]string{policyCommunity, policyOpen}, func(string) { r.markDirty() })
@@ -77,12 +78,14 @@ func newRelayScreen(u *UI) *relayScreen {
 		widget.NewFormItem("Who may watch", r.policy),
 		widget.NewFormItem("Upstream relays", r.ups),
 	)
-	statusCard := widget.NewCard("Personal relay", "Your own MoQ relay: it serves your streams and carries the streams your community watches.",
-		container.NewVBox(r.enabled, r.status, r.urlLabel, r.step.object(), r.problem.object(), container.NewHBox(r.restart)))
+	statusCard := widget.NewCard("Personal relay", "",
+		container.NewVBox(wrapped("Your own MoQ relay: it serves your streams and carries the streams your community watches."),
+			r.enabled, r.status, r.urlLabel, r.step.object(), r.problem.object(), container.NewHBox(r.restart)))
+	figCard := widget.NewCard("What it serves", "", container.NewVBox(
+		wrapped("Viewers and bandwidth per broadcast, and what your instance pays for."), r.table, r.totals))
 	formCard := widget.NewCard("Configuration", "", container.NewVBox(form, r.formErr.object(), container.NewHBox(r.apply, r.saved)))
-	figCard := widget.NewCard("What it serves", "Viewers and bandwidth per stream, and what your instance pays for.", container.NewVBox(r.table, r.totals))
 	r.root = container.NewPadded(container.NewBorder(heading("Relay"), nil, nil, nil,
-		container.NewVScroll(container.NewVBox(statusCard, container.NewGridWithColumns(2, formCard, figCard)))))
+		container.NewVScroll(container.NewVBox(statusCard, figCard, formCard))))
 	return r
 }
 
@@ -170,7 +173,7 @@ func (r *relayScreen) update(s app.State) {
 		r.table.SetText("No broadcasts yet.")
 	} else {
 		var b strings.Builder
-		fmt.Fprintf(&b, "%-28s %8s %14s  %s\n", "broadcast", "viewers", "to viewers", "source")
+		fmt.Fprintf(&b, "%-28s %7s %12s  %s\n", "broadcast", "viewers", "to viewers", "source")
 		for _, bc := range rs.Broadcasts {
 			src := "published here"
 			if bc.Upstream {
@@ -180,7 +183,7 @@ func (r *relayScreen) update(s app.State) {
 			if len(name) > 28 {
 				name = "…" + name[len(name)-27:]
 			}
-			fmt.Fprintf(&b, "%-28s %8d %14s  %s\n", name, bc.Viewers, kbpsLabel(bc.OutKbps), src)
+			fmt.Fprintf(&b, "%-28s %7d %12s  %s\n", name, bc.Viewers, kbpsLabel(bc.OutKbps), src)
 		}
 		r.table.SetText(strings.TrimRight(b.String(), "\n"))
 	}

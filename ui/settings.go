@@ -32,7 +32,9 @@ func newSettingsScreen(u *UI) *settingsScreen {
 	s := &settingsScreen{u: u}
 	s.accounts = container.NewVBox()
 	addBtn := widget.NewButtonWithIcon("Add an account", theme.ContentAddIcon(), func() { u.Show(ScreenSignIn) })
-	s.accCard = widget.NewCard("Accounts", "Fediverse accounts Tributary reads timelines from and announces with.", container.NewVBox(s.accounts, container.NewHBox(addBtn)))
+	s.accCard = widget.NewCard("Accounts", "", container.NewVBox(
+		wrapped("Fediverse accounts Tributary reads timelines from and announces with. The first is in use."),
+		s.accounts, container.NewHBox(addBtn)))
 
 	s.home = widget.NewEntry()
 	s.home.SetPlaceHolder("Empty: use your personal relay")

@@ -77,7 +77,9 @@ func newWatchScreen(u *UI) *watchScreen {
 	statsBG.CornerRadius = 6
 	w.statsBox = container.NewStack(statsBG, w.statsText)
 	w.statsBox.Hide()
-	statsLayer := container.NewPadded(container.NewVBox(container.NewHBox(w.statsBox, spacer()), spacer()))
+	// Bottom left, clear of the picture's top edge (where test patterns
+	// carry their counters).
+	statsLayer := container.NewPadded(container.NewVBox(spacer(), container.NewHBox(w.statsBox, spacer())))
 
 	// Status in the middle: connecting, reconnecting, ended, failed, idle.
 	w.statusAct = widget.NewActivity()

@@ -152,13 +152,66 @@ func wrapped(text string) *widget.Label {
 	return l
 }
 
-// subtle is a label in the low-importance colour.
+// subtle is a secondary label: smaller text.
 func subtle(text string) *widget.Label {
 	l := widget.NewLabel(text)
-	l.Importance = widget.LowImportance
+	l.SizeName = theme.SizeNameCaptionText
 	l.Wrapping = fyne.TextWrapWord
 	return l
 }
+
+// levelMeter is a thin horizontal bar showing a level from 0 to 1.
+type levelMeter struct {
+	widget.BaseWidget
+	bg, fg *canvas.Rectangle
+	value  float64
+}
+
+func newLevelMeter() *levelMeter {
+	m := &levelMeter{bg: canvas.NewRectangle(color.NRGBA{0x80, 0x80, 0x80, 0x40}), fg: canvas.NewRectangle(teal)}
+	m.bg.CornerRadius, m.fg.CornerRadius = 3, 3
+	m.ExtendBaseWidget(m)
+	return m
+}
+
+// SetValue shows v (clamped to 0..1); green up to 0.8, then red.
+func (m *levelMeter) SetValue(v float64) {
+	m.value = min(max(v, 0), 1)
+	if m.value > 0.8 {
+		m.fg.FillColor = liveRed
+	} else {
+		m.fg.FillColor = teal
+	}
+	m.Refresh()
+}
+
+// CreateRenderer implements fyne.Widget.
+func (m *levelMeter) CreateRenderer() fyne.WidgetRenderer {
+	return &levelRenderer{m: m}
+}
+
+type levelRenderer struct{ m *levelMeter }
+
+func (r *levelRenderer) Layout(s fyne.Size) {
+	h := float32(8)
+	y := (s.Height - h) / 2
+	r.m.bg.Move(fyne.NewPos(0, y))
+	r.m.bg.Resize(fyne.NewSize(s.Width, h))
+	r.m.fg.Move(fyne.NewPos(0, y))
+	r.m.fg.Resize(fyne.NewSize(s.Width*float32(r.m.value), h))
+}
+
+func (r *levelRenderer) MinSize() fyne.Size { return fyne.NewSize(100, 16) }
+
+func (r *levelRenderer) Refresh() {
+	r.Layout(r.m.Size())
+	r.m.bg.Refresh()
+	r.m.fg.Refresh()
+}
+
+func (r *levelRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObject{r.m.bg, r.m.fg} }
+
+func (r *levelRenderer) Destroy() {}
 
 // avatar is a coloured circle with initials.
 type avatar struct {
