@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tributary-live/tributary/capture"
@@ -98,7 +99,9 @@ type Publisher struct {
 	catalog, video, audio    *moq.Track
 	catalogW, videoW, audioW *moq.TrackWriter
 
-	ready chan struct{} // closed once the catalog is written
+	ready   chan struct{} // closed once the catalog is written
+	done    chan struct{} // closed when Run has ended
+	running atomic.Bool
 
 	mu         sync.Mutex
 	cat        *msf.Catalog
@@ -131,7 +134,7 @@ func New(cfg Config) (*Publisher, error) {
 	if cfg.AudioBitrate == 0 {
 		cfg.AudioBitrate = 64_000
 	}
-	p := &Publisher{cfg: cfg, log: cfg.Logger, ready: make(chan struct{})}
+	p := &Publisher{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), done: make(chan struct{})}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -180,6 +183,9 @@ func (p *Publisher) Track(ctx context.Context, s *moq.Session, req *moq.TrackReq
 // Ready is closed once the catalog has been written (after the first encoded
 // video frame, whose parameter sets give the codec string).
 func (p *Publisher) Ready() <-chan struct{} { return p.ready }
+
+// Done is closed when Run has ended.
+func (p *Publisher) Done() <-chan struct{} { return p.done }
 
 // Catalog returns the current catalog, nil before Ready.
 func (p *Publisher) Catalog() *msf.Catalog {
@@ -278,9 +284,36 @@ func (p *Publisher) newCatalogGroupLocked(cat *msf.Catalog, b []byte) error {
 
 // Run captures, encodes and writes the tracks until ctx ends or a source
 // fails; then it ends the tracks and closes the sources.
-func (p *Publisher) Run(ctx context.Context) error {
+//
+// Run may be called once.
+func (p *Publisher) Run(ctx context.Context) (err error) {
+	if !p.running.CompareAndSwap(false, true) {
+		return errors.New("publish: Run called twice")
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	defer func() {
+		// However Run ends, the sources stop and the tracks end, so that
+		// sessions and readers finish too.
+		defer close(p.done)
+		if p.cfg.Video != nil {
+			p.cfg.Video.Close()
+		}
+		if p.cfg.Audio != nil {
+			p.cfg.Audio.Close()
+		}
+		p.mu.Lock()
+		if p.catGroup != nil {
+			p.catGroup.Close()
+			p.catGroup = nil
+		}
+		p.mu.Unlock()
+		for _, w := range []*moq.TrackWriter{p.videoW, p.audioW, p.catalogW} {
+			if w != nil {
+				w.Close(err)
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
 	var (
@@ -332,6 +365,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 	case first = <-errs:
 	}
 	cancel(first)
+	// Sources unblock their Reads when closed.
 	if p.cfg.Video != nil {
 		p.cfg.Video.Close()
 	}
@@ -339,17 +373,6 @@ func (p *Publisher) Run(ctx context.Context) error {
 		p.cfg.Audio.Close()
 	}
 	wg.Wait()
-	p.mu.Lock()
-	if p.catGroup != nil {
-		p.catGroup.Close()
-		p.catGroup = nil
-	}
-	p.mu.Unlock()
-	for _, w := range []*moq.TrackWriter{p.videoW, p.audioW, p.catalogW} {
-		if w != nil {
-			w.Close(nil)
-		}
-	}
 	if first != nil && !errors.Is(first, capture.ErrClosed) {
 		return first
 	}
@@ -359,13 +382,16 @@ func (p *Publisher) Run(ctx context.Context) error {
 // writeCatalog writes the independent catalog as object 0 of a new catalog
 // group (draft-ietf-moq-msf §5) and marks the publisher ready.
 func (p *Publisher) writeCatalog(venc *capture.VideoEncoder, aenc *capture.AudioEncoder) error {
+	// Built under p.mu, so that a concurrent SetVideoBitrate either shows in
+	// the encoder's bitrate read here or follows as a delta update.
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	cat := &msf.Catalog{Version: msf.Version, GeneratedAt: time.Now().UnixMilli(), Tracks: []msf.Track{}}
-	ns := ""
 	if venc != nil {
 		c := venc.Config()
 		gop := int64(float64(c.KeyframeInterval) / c.FrameRate * 1000)
 		cat.Tracks = append(cat.Tracks, msf.Track{
-			Namespace: ns, Name: VideoTrack, Packaging: msf.PackagingLOC, Role: msf.RoleVideo, IsLive: true,
+			Name: VideoTrack, Packaging: msf.PackagingLOC, Role: msf.RoleVideo, IsLive: true,
 			RenderGroup: 1, Codec: venc.CodecString(), Width: c.Width, Height: c.Height, Framerate: c.FrameRate,
 			Bitrate: int64(venc.Bitrate()), MaxGOPDuration: gop, MaxGroupDuration: gop,
 		})
@@ -373,7 +399,7 @@ func (p *Publisher) writeCatalog(venc *capture.VideoEncoder, aenc *capture.Audio
 	if aenc != nil {
 		c := aenc.Config()
 		cat.Tracks = append(cat.Tracks, msf.Track{
-			Namespace: ns, Name: AudioTrack, Packaging: msf.PackagingLOC, Role: msf.RoleAudio, IsLive: true,
+			Name: AudioTrack, Packaging: msf.PackagingLOC, Role: msf.RoleAudio, IsLive: true,
 			RenderGroup: 1, Codec: "opus", SampleRate: c.SampleRate, ChannelConfig: fmt.Sprint(c.Channels),
 			Bitrate: int64(c.Bitrate), MaxGroupDuration: c.FrameDuration.Milliseconds(),
 		})
@@ -383,10 +409,7 @@ func (p *Publisher) writeCatalog(venc *capture.VideoEncoder, aenc *capture.Audio
 		return err
 	}
 	// The group stays open for delta updates.
-	p.mu.Lock()
-	err = p.newCatalogGroupLocked(cat, b)
-	p.mu.Unlock()
-	if err != nil {
+	if err := p.newCatalogGroupLocked(cat, b); err != nil {
 		return err
 	}
 	close(p.ready)

@@ -392,3 +392,35 @@ func TestCatalogDeltas(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// When Run fails (here: a frame size the encoder refuses), the tracks end,
+// Done closes and Connect gives up with ErrStopped instead of waiting forever.
+func TestRunFailureStopsConnect(t *testing.T) {
+	r := newRelay(t, true)
+	p, err := New(Config{Namespace: testNS, Video: capture.NewPatternSource(7, 7, 30, false, time.Now()),
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.Run(ctx); err == nil {
+		t.Fatal("Run accepted a 7x7 video")
+	}
+	select {
+	case <-p.Done():
+	default:
+		t.Fatal("Done not closed")
+	}
+	if closed, _ := p.Tracks()[0].Closed(); !closed {
+		t.Error("catalog track still open")
+	}
+	if err := p.Run(ctx); err == nil {
+		t.Error("second Run accepted")
+	}
+	err = p.Connect(ctx, r.url, &ConnectOptions{Config: moq.Config{Logger: slog.New(slog.DiscardHandler)},
+		Dial: moq.DialOptions{CertHashes: [][]byte{r.hash}}})
+	if !errors.Is(err, ErrStopped) {
+		t.Errorf("Connect: %v", err)
+	}
+}

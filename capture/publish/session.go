@@ -16,6 +16,8 @@ import (
 func (p *Publisher) Serve(ctx context.Context, sess *moq.Session, mode Mode) error {
 	select {
 	case <-p.ready:
+	case <-p.done:
+		return ErrStopped
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-sess.Context().Done():
@@ -77,6 +79,9 @@ func (p *Publisher) Serve(ctx context.Context, sess *moq.Session, mode Mode) err
 	case <-ctx.Done():
 		sess.Close()
 		return ctx.Err()
+	case <-p.done:
+		sess.Close()
+		return ErrStopped
 	case <-sess.Context().Done():
 		return sess.Err()
 	case <-sess.GoingAway():
@@ -86,6 +91,9 @@ func (p *Publisher) Serve(ctx context.Context, sess *moq.Session, mode Mode) err
 }
 
 var errGoingAway = errors.New("publish: relay is going away")
+
+// ErrStopped reports that the publisher's Run has ended: there is nothing more to send.
+var ErrStopped = errors.New("publish: publisher stopped")
 
 // ConnectOptions configure Connect.
 type ConnectOptions struct {
@@ -101,9 +109,10 @@ type ConnectOptions struct {
 	OnSession func(s *moq.Session, err error)
 }
 
-// Connect keeps the broadcast offered to the relay at url until ctx ends:
-// it dials, serves, and when the session drops (or the relay sends GOAWAY)
-// dials again with backoff, while capture and encoding go on.
+// Connect keeps the broadcast offered to the relay at url until ctx ends or
+// Run ends (then it returns ErrStopped): it dials, serves, and when the
+// session drops (or the relay sends GOAWAY) dials again with backoff, while
+// capture and encoding go on.
 func (p *Publisher) Connect(ctx context.Context, url string, opts *ConnectOptions) error {
 	if opts == nil {
 		opts = &ConnectOptions{}
@@ -144,11 +153,19 @@ func (p *Publisher) Connect(ctx context.Context, url string, opts *ConnectOption
 		if ctx.Err() != nil {
 			break
 		}
+		select {
+		case <-p.done:
+			return ErrStopped
+		default:
+		}
 		p.log.Warn("publish: relay session ended, reconnecting", "url", url, "err", err, "in", backoff)
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
 			t.Stop()
+		case <-p.done:
+			t.Stop()
+			return ErrStopped
 		case <-t.C:
 		}
 		backoff = min(2*backoff, maxB)
