@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"image"
+	"image/draw"
 	"math"
 	"math/rand"
 	"os"
@@ -365,5 +366,28 @@ func TestAdapter(t *testing.T) {
 	a.Reset()
 	if _, changed := a.Observe(now, 0, 0); changed {
 		t.Error("changed on reset")
+	}
+}
+
+// Frames that are not I420 (a camera's YUYV, an RGBA picture) are converted.
+func TestEncodeConvertsRGBA(t *testing.T) {
+	enc, err := NewVideoEncoder(VideoConfig{Width: 320, Height: 240, FrameRate: 30, Bitrate: 500_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	src := NewPattern(320, 240).Draw(PatternStamp{Frame: 42})
+	rgba := image.NewRGBA(src.Bounds())
+	draw.Draw(rgba, rgba.Bounds(), src, image.Point{}, draw.Src)
+	au, err := enc.Encode(rgba, time.Now())
+	if err != nil || !au.Keyframe || len(au.Data) == 0 {
+		t.Fatalf("RGBA frame: %d bytes, key %v, %v", len(au.Data), au.Keyframe, err)
+	}
+	frames := ffmpegDecodeGray(t, "h264", au.Data, 320, 240)
+	if len(frames) != 1 {
+		t.Fatalf("decoded %d frames", len(frames))
+	}
+	if n, ok := ReadPatternCounter(frames[0]); !ok || n != 42 {
+		t.Errorf("counter %d %v", n, ok)
 	}
 }
