@@ -197,12 +197,29 @@ func OpenMicrophone(id string, sampleRate, channels int, frameDur time.Duration)
 		d.Close()
 		return nil, fmt.Errorf("%w: %s is not a microphone", capture.ErrNoDevice, d.Info().Label)
 	}
-	r, err := ar.AudioRecord(prop.Media{Audio: prop.Audio{
-		SampleRate: sampleRate, ChannelCount: channels, SampleSize: 2, IsInterleaved: true, Latency: frameDur,
-	}})
-	if err != nil {
-		d.Close()
-		return nil, fmt.Errorf("capture: start microphone %s: %w", d.Info().Label, err)
+	// Starting the device can block on a sound server that never answers:
+	// give up after NoSignalTimeout rather than hang (the attempt is abandoned).
+	type started struct {
+		r   audio.Reader
+		err error
+	}
+	ch := make(chan started, 1)
+	go func() {
+		r, err := ar.AudioRecord(prop.Media{Audio: prop.Audio{
+			SampleRate: sampleRate, ChannelCount: channels, SampleSize: 2, IsInterleaved: true, Latency: frameDur,
+		}})
+		ch <- started{r, err}
+	}()
+	var r audio.Reader
+	select {
+	case st := <-ch:
+		if st.err != nil {
+			d.Close()
+			return nil, fmt.Errorf("capture: start microphone %s: %w", d.Info().Label, st.err)
+		}
+		r = st.r
+	case <-time.After(NoSignalTimeout):
+		return nil, fmt.Errorf("%w: microphone %s did not start in %v", capture.ErrNoSignal, d.Info().Label, NoSignalTimeout)
 	}
 	m := &micSource{d: d, r: r, sampleRate: sampleRate, channels: channels,
 		frameSamples: int(int64(sampleRate) * int64(frameDur) / int64(time.Second)),
