@@ -172,6 +172,9 @@ func TestWindowSignInAndWatch(t *testing.T) {
 			t.Fatal("alice's stream did not play within 60 s of signing in")
 		}
 		if tries%3 == 0 {
+			if tries == 3 && os.Getenv("TRIBUTARY_SHOTS") != "" {
+				saveShot(t, "livenow-signed-in.png", shot)
+			}
 			x.click(t, win, clickFirstRow) // Live now shows after sign-in; the row appears once discovered
 		}
 		time.Sleep(time.Second) // polling the screen
@@ -189,6 +192,9 @@ func TestWindowSignInAndWatch(t *testing.T) {
 		t.Fatalf("frame counter %d then %d (readable %v)", stamp.Frame, sb.Frame, ok)
 	}
 	t.Logf("alice's stream plays in bob's window: frame %d -> %d", stamp.Frame, sb.Frame)
+	if os.Getenv("TRIBUTARY_SHOTS") != "" {
+		saveShot(t, "watch-alice.png", b)
+	}
 }
 
 // xdotool runs xdotool on the display.
