@@ -324,7 +324,6 @@ func (r *Relay) feed(e *entry) {
 			case <-ctx.Done():
 				t.Stop()
 			}
-			next = 0
 		}
 		r.mu.Lock()
 		e.failovers++
@@ -359,24 +358,19 @@ func (r *Relay) pump(ctx context.Context, e *entry, sub *moq.Subscription, up *u
 	defer rd.Close()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	for {
-		g, err := rd.NextGroup(pctx)
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				wg.Wait()
-				return nil
-			}
-			if c := context.Cause(pctx); pctx.Err() != nil && c != nil {
-				return c
-			}
-			return err
-		}
+	next := start // the next group ID expected
+	copyOne := func(g *moq.GroupReader) {
 		id := g.ID()
 		e.writer.CloseGroupsBefore(id, func(old uint64) bool {
 			e.copyMu.Lock()
 			defer e.copyMu.Unlock()
 			return e.active[old] > 0
 		})
+		// Open the local group here, in order; copy its objects on the side.
+		gw, err := e.writer.OpenGroup(id)
+		if err != nil || gw == nil {
+			return
+		}
 		e.copyMu.Lock()
 		e.active[id]++
 		e.copyMu.Unlock()
@@ -390,19 +384,80 @@ func (r *Relay) pump(ctx context.Context, e *entry, sub *moq.Subscription, up *u
 				}
 				e.copyMu.Unlock()
 			}()
-			copyGroup(pctx, e.writer, g)
+			copyGroup(pctx, gw, g)
 		}()
 	}
+	for {
+		g, err := rd.NextGroup(pctx)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				wg.Wait()
+				return nil
+			}
+			if c := context.Cause(pctx); pctx.Err() != nil && c != nil {
+				return c
+			}
+			return err
+		}
+		if g.ID() > next {
+			// Groups arrive on parallel streams: one can overtake the
+			// group before it. Give the missing ones a moment, and copy
+			// those that turn up first, so the local track (and every
+			// viewer's cursor on it) sees groups in order.
+			for _, m := range waitForGroups(pctx, sub.Track(), next, g.ID()) {
+				copyOne(m)
+			}
+		}
+		next = g.ID() + 1
+		copyOne(g)
+	}
+}
+
+// gapWait bounds how long the relay waits for groups overtaken by a later one.
+const gapWait = 250 * time.Millisecond
+
+// waitForGroups waits up to gapWait for groups [from, to) of t to be cached
+// and returns readers on those that are, in order.
+func waitForGroups(ctx context.Context, t *moq.Track, from, to uint64) []*moq.GroupReader {
+	deadline := time.Now().Add(gapWait)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		have := 0
+		for _, id := range t.CachedGroups() {
+			if id >= from && id < to {
+				have++
+			}
+		}
+		if uint64(have) >= to-from || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	var out []*moq.GroupReader
+	for _, id := range t.CachedGroups() {
+		if id < from || id >= to {
+			continue
+		}
+		start := id
+		r := t.Reader(&moq.ReaderOptions{Start: &start})
+		g, err := r.NextGroup(ctx)
+		r.Close()
+		if err == nil && g.ID() == id {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // copyGroup writes an upstream group into the local track. A group cut off
 // by an upstream failure stays open: the next upstream may deliver the rest
 // (objects the track already holds are skipped), or a later group closes it.
-func copyGroup(ctx context.Context, w *moq.TrackWriter, g *moq.GroupReader) {
-	gw, err := w.OpenGroup(g.ID())
-	if err != nil || gw == nil {
-		return
-	}
+func copyGroup(ctx context.Context, gw *moq.GroupWriter, g *moq.GroupReader) {
 	for {
 		o, err := g.ReadObject(ctx)
 		if err != nil {

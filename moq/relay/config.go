@@ -112,7 +112,9 @@ type Config struct {
 	MaxViewerBitrate int64
 	// MaxTotalBitrate bounds total egress in bit/s (0: unlimited).
 	MaxTotalBitrate int64
-	// CacheGroups is how many groups each carried track caches (default 2).
+	// CacheGroups is how many groups each carried track caches (default 4:
+	// publishers send groups on parallel streams, and a group still arriving
+	// must not be evicted by the two after it).
 	CacheGroups int
 	// DrainPeriod bounds Shutdown's wait for sessions after GOAWAY
 	// (default 10 s).
@@ -149,7 +151,7 @@ func (c *Config) withDefaults() (Config, error) {
 		out.MaxSubscriptionsPerSession = 128
 	}
 	if out.CacheGroups <= 0 {
-		out.CacheGroups = 2
+		out.CacheGroups = 4
 	}
 	if out.DrainPeriod <= 0 {
 		out.DrainPeriod = 10 * time.Second

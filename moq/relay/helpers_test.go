@@ -154,6 +154,11 @@ func readFrom(ctx context.Context, r *moq.TrackReader, n int) ([]moq.Object, err
 			if errors.Is(err, io.EOF) {
 				break
 			}
+			if errors.Is(err, moq.ErrGroupIncomplete) {
+				// The relay dropped the rest of this group for a viewer
+				// that fell behind (draft-18 §8): go on with the next.
+				break
+			}
 			if err != nil {
 				return out, fmt.Errorf("after %d objects: read group %d: %w", len(out), g.ID(), err)
 			}

@@ -324,10 +324,12 @@ func (r *Relay) Close() error {
 // peer is what the relay knows of one downstream session.
 type peer struct {
 	sess      *moq.Session
-	role      string // "viewer", "relay" (declared), "publisher"
+	role      string // "viewer" or "relay" (declared); set before the peer is shared
+	publishes bool   // announced or published something (under Relay.mu)
 	name      string // declared relay name, or the token subject
 	grants    []*Claims
 	overLimit bool
+	err       error // why its SETUP was refused
 	started   time.Time
 	lastOut   uint64
 	outBps    float64
@@ -353,7 +355,22 @@ func (p *peer) user() string {
 
 // accept vets a session's SETUP (Config.Accept).
 func (r *Relay) accept(s *moq.Session) error {
-	p := &peer{sess: s, role: "viewer", started: time.Now()}
+	_, err := r.peerFor(s)
+	return err
+}
+
+// peerFor returns what the relay knows of session s, vetting its SETUP the
+// first time. The moq session may serve a request before Config.Accept has
+// run (its request loops start with the handshake), so every handler goes
+// through here rather than trusting Accept to have been first.
+func (r *Relay) peerFor(s *moq.Session) (*peer, error) {
+	r.mu.Lock()
+	p := r.peers[s]
+	r.mu.Unlock()
+	if p != nil {
+		return p, p.err
+	}
+	p = &peer{sess: s, role: "viewer", started: time.Now()}
 	for _, tok := range s.PeerAuthTokens() {
 		if !isGrant(tok) {
 			continue
@@ -364,8 +381,8 @@ func (r *Relay) accept(s *moq.Session) error {
 			if errors.Is(err, ErrExpiredToken) {
 				code = wire.ErrExpiredAuthToken
 			}
-			r.countRefused("session:" + code.String())
-			return &moq.SessionError{Code: code, Reason: err.Error()}
+			p.err = &moq.SessionError{Code: code, Reason: err.Error()}
+			break
 		}
 		p.grants = append(p.grants, c)
 	}
@@ -377,20 +394,21 @@ func (r *Relay) accept(s *moq.Session) error {
 		}
 	}
 	r.mu.Lock()
+	if q := r.peers[s]; q != nil {
+		r.mu.Unlock()
+		return q, q.err
+	}
 	if r.cfg.MaxConnections > 0 && len(r.peers) >= r.cfg.MaxConnections {
 		p.overLimit = true
 	}
 	r.peers[s] = p
 	r.mu.Unlock()
+	if se, ok := p.err.(*moq.SessionError); ok {
+		r.countRefused("session:" + se.Code.String())
+	}
+	r.log.Debug("relay: session", "peer", s.RemoteAddr().String(), "role", p.role, "name", p.name, "user", p.user(), "transport", s.Transport(), "err", p.err)
 	context.AfterFunc(s.Context(), func() { r.sessionEnded(s) })
-	r.log.Debug("relay: session", "peer", s.RemoteAddr().String(), "role", p.role, "name", p.name, "user", p.user(), "transport", s.Transport())
-	return nil
-}
-
-func (r *Relay) peerOf(s *moq.Session) *peer {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.peers[s]
+	return p, p.err
 }
 
 // refuse builds a REQUEST_ERROR and counts it.
@@ -463,9 +481,9 @@ func (r *Relay) mayPublish(s *moq.Session, ns wire.Namespace) error {
 	if r.cfg.OpenPublish {
 		return nil
 	}
-	p := r.peerOf(s)
-	if p == nil {
-		return r.refuse(wire.RequestInternalError, "unknown session")
+	p, err := r.peerFor(s)
+	if err != nil {
+		return r.refuse(wire.RequestUnauthorized, "session refused: %v", err)
 	}
 	for _, g := range p.grants {
 		if g.MayPublish(ns) {
@@ -481,10 +499,11 @@ func (r *Relay) onPublishNamespace(ctx context.Context, s *moq.Session, ns wire.
 		return err
 	}
 	a := &announce{ns: ns, sess: s, ctx: ctx}
+	p, _ := r.peerFor(s)
 	r.mu.Lock()
 	r.announces = append(r.announces, a)
-	if p := r.peers[s]; p != nil && p.role == "viewer" {
-		p.role = "publisher"
+	if p != nil {
+		p.publishes = true
 	}
 	r.mu.Unlock()
 	r.log.Info("relay: namespace published", "namespace", namespacePath(ns), "peer", s.RemoteAddr().String())
@@ -507,11 +526,11 @@ func (r *Relay) onPublish(ctx context.Context, s *moq.Session, t *moq.Track) err
 	if err := r.mayPublish(s, t.Name().Namespace); err != nil {
 		return err
 	}
-	r.mu.Lock()
-	if p := r.peers[s]; p != nil && p.role == "viewer" {
-		p.role = "publisher"
+	if p, _ := r.peerFor(s); p != nil {
+		r.mu.Lock()
+		p.publishes = true
+		r.mu.Unlock()
 	}
-	r.mu.Unlock()
 	r.addPushed(t, kindPublish, s)
 	r.log.Info("relay: track published", "track", t.Name().String(), "peer", s.RemoteAddr().String())
 	return nil
@@ -534,9 +553,9 @@ func (r *Relay) findAnnouncerLocked(ns wire.Namespace) *announce {
 
 // resolve answers SUBSCRIBE, FETCH and TRACK_STATUS (Config.Tracks).
 func (r *Relay) resolve(ctx context.Context, s *moq.Session, req *moq.TrackRequest) (*moq.Track, error) {
-	p := r.peerOf(s)
-	if p == nil {
-		return nil, r.refuse(wire.RequestInternalError, "unknown session")
+	p, err := r.peerFor(s)
+	if err != nil {
+		return nil, r.refuse(wire.RequestUnauthorized, "session refused: %v", err)
 	}
 	if p.overLimit {
 		return nil, r.refuse(wire.RequestExcessiveLoad, "too many connections to this relay")

@@ -50,6 +50,7 @@ func TestChainOfThreeRelays(t *testing.T) {
 	defer cancel()
 	var errs collector
 	done := make(chan struct{}, viewers)
+	read := make(chan error, viewers)
 	for i := 0; i < viewers; i++ {
 		go func() {
 			defer func() { done <- struct{}{} }()
@@ -67,20 +68,40 @@ func TestChainOfThreeRelays(t *testing.T) {
 			defer sub.Close()
 			objs, err := readN(ctx, sub, 25)
 			if err != nil {
-				errs.add(fmt.Errorf("viewer %d: %w", i, err))
+				read <- fmt.Errorf("viewer %d: %w", i, err)
 				return
 			}
 			// Objects arrive in order, with group IDs as published.
 			for j := 1; j < len(objs); j++ {
 				if objs[j].Location().Less(objs[j-1].Location()) {
-					errs.add(fmt.Errorf("viewer %d: object %v after %v", i, objs[j].Location(), objs[j-1].Location()))
+					read <- fmt.Errorf("viewer %d: object %v after %v", i, objs[j].Location(), objs[j-1].Location())
 					return
 				}
 			}
+			read <- nil
 			// Hold the subscription until every viewer has read, so the
 			// counts below see all 50 at once.
 			<-ctx.Done()
 		}()
+	}
+	// Every viewer reads its objects (or fails).
+	readCtx, readCancel := context.WithTimeout(ctx, 40*time.Second)
+	defer readCancel()
+	for i := 0; i < viewers; i++ {
+		select {
+		case err := <-read:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-readCtx.Done():
+			cancel()
+			for j := i; j < viewers; j++ {
+				if err := <-read; err != nil {
+					t.Log(err)
+				}
+			}
+			t.Fatalf("only %d of %d viewers read their objects", i, viewers)
+		}
 	}
 	// All viewers subscribed and reading: C serves 50 readers from one
 	// upstream subscription, and so do B and A; the origin serves one.
@@ -162,8 +183,10 @@ func TestFailover(t *testing.T) {
 	last := before[len(before)-1]
 	killed := time.Now()
 	a1.Close()
+	gone := time.Now() // nothing comes from A1 after this
 
-	// Objects keep coming on the same subscription, within 2 s.
+	// Objects published after A1 was gone keep coming on the same
+	// subscription (through A2), within 2 s of the kill.
 	var gap time.Duration
 	var after moq.Object
 	for {
@@ -171,13 +194,12 @@ func TestFailover(t *testing.T) {
 		if err != nil {
 			t.Fatalf("viewer's subscription broke at failover: %v", err)
 		}
-		o := objs[0]
-		if last.Location().Less(o.Location()) && o.Received.After(killed) {
-			after, gap = o, time.Since(killed)
+		if o := objs[0]; sentAt(o.Payload).After(gone) {
+			after, gap = o, o.Received.Sub(killed)
 			break
 		}
 	}
-	t.Logf("first new object %v %v after the upstream died", after.Location(), gap.Round(time.Millisecond))
+	t.Logf("first object published after the upstream died: %v, %v after the kill", after.Location(), gap.Round(time.Millisecond))
 	if gap > 2*time.Second {
 		t.Errorf("failover took %v, want < 2s", gap)
 	}

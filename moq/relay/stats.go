@@ -78,6 +78,9 @@ type Stats struct {
 	Failovers int
 	// Refused counts refused requests and sessions by error code.
 	Refused map[string]uint64
+	// Announced are the namespaces local publishers announced
+	// (PUBLISH_NAMESPACE), as paths.
+	Announced []string
 	// Broadcasts are the carried broadcasts.
 	Broadcasts []BroadcastStats
 	// Upstreams are the upstream relays, with the bytes received from each.
@@ -235,14 +238,18 @@ func (r *Relay) Stats() Stats {
 		_, in, _, out := s.Stats()
 		st.Sessions++
 		st.PublisherBytes += in
-		ps := PeerStats{Name: p.name, Addr: s.RemoteAddr().String(), User: p.user(), Role: p.role, BytesIn: in, BytesOut: out, OutBps: p.outBps, Since: p.started}
+		role := p.role
+		if role == "viewer" && p.publishes {
+			role = "publisher"
+		}
+		ps := PeerStats{Name: p.name, Addr: s.RemoteAddr().String(), User: p.user(), Role: role, BytesIn: in, BytesOut: out, OutBps: p.outBps, Since: p.started}
 		if p.role == "relay" {
 			st.RelayBytes += out
 			relayOut[p.relayName()] += out
 			continue
 		}
 		st.LocalBytes += out
-		if p.role == "viewer" {
+		if role == "viewer" {
 			st.Viewers++
 			st.LocalViewers = append(st.LocalViewers, ps)
 		}
@@ -265,6 +272,12 @@ func (r *Relay) Stats() Stats {
 		st.Upstreams = append(st.Upstreams, PeerStats{Name: url, Role: "upstream", BytesIn: in})
 	}
 
+	for _, a := range r.announces {
+		if a.ctx.Err() == nil {
+			st.Announced = append(st.Announced, namespacePath(a.ns))
+		}
+	}
+	sort.Strings(st.Announced)
 	byPath := map[string]*BroadcastStats{}
 	for _, e := range r.tracks {
 		path := namespacePath(e.name.Namespace)

@@ -418,6 +418,13 @@ func (r *Relay) dialEndpoint(ctx context.Context, ep endpoint) (*moq.Session, er
 			return sess, nil
 		}
 		errs = append(errs, err)
+		var idle *quic.IdleTimeoutError
+		var hs *quic.HandshakeTimeoutError
+		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &idle) || errors.As(err, &hs) {
+			// Nothing answers on that UDP port: WebTransport runs on the
+			// same one, so do not spend another timeout on it.
+			return nil, fmt.Errorf("relay: dial %s: %w", ep.String(), err)
+		}
 	}
 	if ep.https != "" {
 		dctx, cancel := context.WithTimeout(ctx, upstreamDialTimeout)
