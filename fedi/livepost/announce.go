@@ -79,6 +79,11 @@ func ParseWatchURL(s string) (relay, broadcast string, err error) {
 	if len(s) > MaxURLBytes {
 		return "", "", errors.New("watch URL too long")
 	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] == 0x7f {
+			return "", "", fmt.Errorf("watch URL %q contains white space or control characters", s)
+		}
+	}
 	u, err := url.Parse(s)
 	if err != nil {
 		return "", "", fmt.Errorf("watch URL: %w", err)
