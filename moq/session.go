@@ -259,7 +259,7 @@ func (s *Session) applyPeerSetup(su *wire.Setup) error {
 		// prefix the drafts do not have (docs/ARCHITECTURE.md, moq/wire):
 		// read its form, and send it none.
 		wl := *s.lim.Wire
-		wl.Quirks |= wire.QuirkLengthPrefixedLocation
+		wl.Quirks |= wire.QuirkLengthPrefixedLocation | wire.QuirkVarintUint8
 		s.lim.Wire = &wl
 		s.quirkNoLargest = true
 	}

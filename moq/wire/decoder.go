@@ -4,6 +4,8 @@ package wire
 // datagram, a properties block). Errors are sticky: after the first failure
 // every read returns a zero value and err keeps the first *Error.
 type decoder struct {
+	// varintU8 reads uint8 fields as varints (QuirkVarintUint8).
+	varintU8 bool
 	b   []byte
 	lim *Limits
 	err *Error
@@ -44,6 +46,13 @@ func (d *decoder) u8(what string) uint8 {
 	if len(d.b) < 1 {
 		d.fail(truncated(what))
 		return 0
+	}
+	if d.varintU8 {
+		v := d.varint(what)
+		if d.err == nil && v > 255 {
+			d.fail(protocolViolation("%s: %d does not fit a uint8", what, v))
+		}
+		return uint8(v)
 	}
 	c := d.b[0]
 	d.b = d.b[1:]

@@ -47,6 +47,13 @@ const (
 	// it as two bare varints. A peer with this quirk also misreads a bare
 	// LARGEST_OBJECT, so sessions should not send it to such a peer.
 	QuirkLengthPrefixedLocation Quirks = 1 << iota
+	// QuirkVarintUint8 re-reads a message that fails to decode with its
+	// uint8 parameters (FORWARD, SUBSCRIBER_PRIORITY, GROUP_ORDER) taken as
+	// varints, as @moq/net 0.2.x writes them (it sends the same MOQT
+	// IMPLEMENTATION as 0.3.x, which writes them right). Strict decoding is
+	// tried first: a single byte 0x80-0xBF is a valid uint8 but the start of
+	// a two-byte varint, so only a failed strict parse falls back.
+	QuirkVarintUint8
 )
 
 // Draft maxima that no Limits value may exceed.

@@ -161,7 +161,12 @@ func ReadMessageBody(r io.Reader, v Version, typ uint64, lim *Limits) (Message, 
 	if _, err := io.ReadFull(r, body); err != nil {
 		return nil, readErr(err, "message body")
 	}
-	if err := decodeBody(c, body, v, lim); err != nil {
+	if err := decodeBody(c, body, v, lim, false); err != nil {
+		if lim.Quirks&QuirkVarintUint8 != 0 {
+			if c2 := newMessage(typ); decodeBody(c2, body, v, lim, true) == nil {
+				return c2, nil
+			}
+		}
 		return nil, err
 	}
 	return c, nil
@@ -193,18 +198,23 @@ func ParseMessage(b []byte, v Version, lim *Limits) (Message, int, error) {
 	if len(b) < end {
 		return nil, 0, truncated("message body")
 	}
-	if err := decodeBody(c, b[tn+2:end:end], v, lim); err != nil {
+	if err := decodeBody(c, b[tn+2:end:end], v, lim, false); err != nil {
+		if lim.Quirks&QuirkVarintUint8 != 0 {
+			if c2 := newMessage(typ); decodeBody(c2, b[tn+2:end:end], v, lim, true) == nil {
+				return c2, end, nil
+			}
+		}
 		return nil, 0, err
 	}
 	return c, end, nil
 }
 
 // decodeBody decodes a message body, requiring it to be consumed exactly.
-func decodeBody(c codec, body []byte, v Version, lim *Limits) error {
+func decodeBody(c codec, body []byte, v Version, lim *Limits, varintU8 bool) error {
 	if !v.supported() {
 		return fmt.Errorf("moq: unsupported version %d", uint64(v))
 	}
-	d := decoder{b: body, lim: lim}
+	d := decoder{b: body, lim: lim, varintU8: varintU8}
 	c.decodeBody(&d, v)
 	if d.err != nil {
 		return d.err
