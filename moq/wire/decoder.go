@@ -6,9 +6,9 @@ package wire
 type decoder struct {
 	// varintU8 reads uint8 fields as varints (QuirkVarintUint8).
 	varintU8 bool
-	b   []byte
-	lim *Limits
-	err *Error
+	b        []byte
+	lim      *Limits
+	err      *Error
 }
 
 // fail records the first error.
