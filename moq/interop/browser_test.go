@@ -59,13 +59,6 @@ func (d browserDraft) label() string {
 // bundles, on the draft it prefers.
 var watchDraft = browserDraft{"moqt-19", wire.Draft19, "moq-transport-19", "0.2"}
 
-// skipNet02Subscriber once skipped tests where @moq/net 0.2.8 subscribes: it
-// writes the uint8 message parameters of drafts 18/19 (FORWARD 0x10,
-// SUBSCRIBER_PRIORITY 0x20, GROUP_ORDER 0x22) as varints. The session now
-// re-reads a message from a "moq-lite-js" peer that fails strict decoding
-// with wire.QuirkVarintUint8, so these tests run.
-func skipNet02Subscriber(t *testing.T, d browserDraft) { t.Helper() }
-
 // withWatch returns drafts plus watchDraft.
 func withWatch(drafts ...browserDraft) []browserDraft {
 	return append(append([]browserDraft{}, drafts...), watchDraft)
@@ -234,7 +227,6 @@ func testBrowserPublishes(t *testing.T, d browserDraft, early bool) {
 func TestGoPublishesToBrowser(t *testing.T) {
 	for _, d := range withWatch(append(browserDrafts, browserDraft{"", wire.Draft19, "moq-transport-19", ""})...) {
 		t.Run(d.label(), func(t *testing.T) {
-			skipNet02Subscriber(t, d)
 			const groups, objects, seed = 3, 5, 4321
 			name := wire.FullTrackName{Namespace: wire.NewNamespace("tributary", "interop", "go"), Name: []byte("data")}
 			// LOC timing (draft-ietf-moq-loc §2.3.1): a Timescale track
@@ -395,7 +387,6 @@ func head(b []byte) []byte {
 func TestBrowserJoinsMidGroup(t *testing.T) {
 	for _, d := range withWatch(browserDrafts...) {
 		t.Run(d.label(), func(t *testing.T) {
-			skipNet02Subscriber(t, d)
 			const objects, seed = 5, 99
 			name := wire.FullTrackName{Namespace: wire.NewNamespace("tributary", "interop", "live"), Name: []byte("data")}
 			track, w := moq.NewTrack(name, &moq.TrackConfig{MaxGroups: 4})
