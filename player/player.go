@@ -297,27 +297,55 @@ func (p *Player) run() {
 	p.finish(cause)
 }
 
-// catalog subscribes to the broadcast's catalog track, MSF ("catalog") or
-// hang ("catalog.json"), and returns the first complete catalog.
+// catalog subscribes to the broadcast's catalog tracks, MSF ("catalog")
+// and hang ("catalog.json") at the same time, and returns the first complete
+// catalog either gives: a relay may hold a subscription to a track nobody
+// publishes instead of refusing it.
 func (p *Player) catalog() (*msf.Catalog, *moq.Subscription, error) {
 	ctx, cancel := context.WithTimeout(p.ctx, 15*time.Second)
 	defer cancel()
+	type result struct {
+		cat *msf.Catalog
+		sub *moq.Subscription
+		err error
+	}
+	names := []string{msf.TrackName, hang.CatalogTrack}
+	results := make(chan result, len(names))
+	for _, name := range names {
+		go func() {
+			ftn := wire.FullTrackName{Namespace: p.ns, Name: []byte(name)}
+			sub, err := p.sess.Subscribe(ctx, ftn, &moq.SubscribeOptions{JoinGroup: true})
+			if err != nil {
+				results <- result{err: fmt.Errorf("%s: %w", name, err)}
+				return
+			}
+			cat, err := p.readCatalog(ctx, sub, name)
+			if err != nil {
+				sub.Close()
+				results <- result{err: fmt.Errorf("%s: %w", name, err)}
+				return
+			}
+			p.log.Info("player: catalog", "track", name, "tracks", len(cat.Tracks))
+			results <- result{cat: cat, sub: sub}
+		}()
+	}
 	var errs []error
-	for _, name := range []string{msf.TrackName, hang.CatalogTrack} {
-		ftn := wire.FullTrackName{Namespace: p.ns, Name: []byte(name)}
-		sub, err := p.sess.Subscribe(ctx, ftn, &moq.SubscribeOptions{JoinGroup: true})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+	var won *result
+	for range names {
+		r := <-results
+		if r.err != nil {
+			errs = append(errs, r.err)
 			continue
 		}
-		cat, err := p.readCatalog(ctx, sub, name)
-		if err != nil {
-			sub.Close()
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		if won == nil {
+			won = &r
+			cancel() // stop the other reader
 			continue
 		}
-		p.log.Info("player: catalog", "track", name, "tracks", len(cat.Tracks))
-		return cat, sub, nil
+		r.sub.Close()
+	}
+	if won != nil {
+		return won.cat, won.sub, nil
 	}
 	return nil, nil, fmt.Errorf("player: no catalog for %s: %w", p.ns, errors.Join(errs...))
 }
