@@ -448,7 +448,56 @@ func (p *Player) startTracks(cat *msf.Catalog) error {
 		go t.readLoop()
 		go t.playLoop()
 	}
+	p.wg.Add(1)
+	go p.rttLoop(p.tracks[0].sub.Track().Name())
 	return nil
+}
+
+// rttInterval is how often the player measures the round-trip time.
+const rttInterval = 2 * time.Second
+
+// rttLoop measures the round-trip time to the relay with a TRACK_STATUS
+// request (draft-18 §9.12) for a track the relay is serving us, every
+// rttInterval; the session does not expose QUIC's own estimate. The
+// smallest of the last five samples feeds the real-time latency target.
+func (p *Player) rttLoop(name wire.FullTrackName) {
+	defer p.wg.Done()
+	var samples []time.Duration
+	tick := time.NewTicker(rttInterval)
+	defer tick.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(p.ctx, rttInterval)
+		start := time.Now()
+		_, err := p.sess.TrackStatus(ctx, name, nil)
+		rtt := time.Since(start)
+		cancel()
+		if err == nil {
+			samples = append(samples, rtt)
+			if len(samples) > 5 {
+				samples = samples[1:]
+			}
+			best := samples[0]
+			for _, s := range samples {
+				best = min(best, s)
+			}
+			p.st.update(func(s *Stats) { s.RTTMS = ms(rtt) })
+			p.mu.Lock()
+			tracks := p.tracks
+			p.mu.Unlock()
+			for _, t := range tracks {
+				t.mu.Lock()
+				t.buf.SetRTT(best)
+				t.mu.Unlock()
+			}
+		} else if p.ctx.Err() == nil {
+			p.log.Debug("player: RTT probe", "err", err)
+		}
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // pickVideo picks the decodable video rendition with the largest height not

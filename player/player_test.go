@@ -349,8 +349,8 @@ func TestPlayLive(t *testing.T) {
 	if s.Latency.P50 < 250 || s.Latency.P50 > 450 {
 		t.Fatalf("latency %+v", s.Latency)
 	}
-	if s.DecodeErrors != 0 {
-		t.Fatalf("stats %+v: want no decode error", s)
+	if s.DecodeErrors != 0 || s.RTTMS <= 0 {
+		t.Fatalf("stats %+v: want no decode error and a measured RTT", s)
 	}
 	if r.status[0] != Connecting || !contains(r.status, Playing) || r.status[len(r.status)-1] != Ended {
 		t.Fatalf("statuses %v", r.status)

@@ -35,7 +35,8 @@ type Stats struct {
 	// TargetMS and DelayMS are the jitter buffer's target and current delay.
 	TargetMS float64 `json:"target_ms"`
 	DelayMS  float64 `json:"delay_ms"`
-	// RTTMS is the round-trip time to the relay when the transport reports it (0 otherwise).
+	// RTTMS is the round-trip time to the relay (a TRACK_STATUS request and
+	// its answer, measured every 2 s; 0 before the first).
 	RTTMS float64 `json:"rtt_ms"`
 	// AVOffsetMS is the last measured video-minus-audio clock offset at presentation.
 	AVOffsetMS float64 `json:"av_offset_ms"`
