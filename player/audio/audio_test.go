@@ -5,6 +5,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -18,7 +20,13 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	capturePath = filepath.Join(home, "out.raw")
+	// A FIFO, read as the device writes: the file plugin writes silence
+	// unpaced whenever nothing plays, which would fill a disk.
+	capturePath = filepath.Join(home, "out.fifo")
+	if err := syscall.Mkfifo(capturePath, 0o600); err != nil {
+		panic(err)
+	}
+	dev = startDevice(capturePath)
 	conf := `pcm.!default { type file; slave.pcm "null"; file "` + capturePath + `"; format "raw" }` + "\n"
 	if err := os.WriteFile(filepath.Join(home, ".asoundrc"), []byte(conf), 0o600); err != nil {
 		panic(err)
@@ -41,41 +49,51 @@ func tone(freq float64, rate, channels int, d time.Duration) []float32 {
 	return out
 }
 
-// capture follows the file oto's output lands in (the ALSA file plugin
-// writes silence unpaced while the device is idle) and keeps the non-silent
-// stereo samples.
-type capture struct {
-	f   *os.File
-	off int64
+var dev *device
+
+// device reads oto's float32 stereo output from the FIFO and keeps the
+// non-silent frames (at most 10 s), draining the rest.
+type device struct {
+	mu  sync.Mutex
 	pcm []float32
 }
 
-// read reads what was appended since the last call, at most 64 MiB.
-func (c *capture) read(t *testing.T) {
-	if c.f == nil {
-		f, err := os.Open(capturePath)
+func startDevice(path string) *device {
+	d := &device{}
+	go func() {
+		f, err := os.Open(path) // blocks until ALSA opens the FIFO
 		if err != nil {
 			return
 		}
-		c.f = f
-		t.Cleanup(func() { f.Close() })
-	}
-	buf := make([]byte, 1<<20)
-	for range 64 {
-		n, _ := c.f.ReadAt(buf, c.off)
-		n -= n % 8
-		if n == 0 {
-			return
-		}
-		c.off += int64(n)
-		for i := 0; i+8 <= n; i += 8 {
-			l := math.Float32frombits(binary.LittleEndian.Uint32(buf[i:]))
-			r := math.Float32frombits(binary.LittleEndian.Uint32(buf[i+4:]))
-			if l != 0 || r != 0 {
-				c.pcm = append(c.pcm, l, r)
+		defer f.Close()
+		buf := make([]byte, 1<<16)
+		var rest []byte
+		for {
+			n, err := f.Read(buf)
+			data := append(rest, buf[:n]...)
+			d.mu.Lock()
+			i := 0
+			for ; i+8 <= len(data); i += 8 {
+				l := math.Float32frombits(binary.LittleEndian.Uint32(data[i:]))
+				r := math.Float32frombits(binary.LittleEndian.Uint32(data[i+4:]))
+				if (l != 0 || r != 0) && len(d.pcm) < 2*10*Rate {
+					d.pcm = append(d.pcm, l, r)
+				}
+			}
+			d.mu.Unlock()
+			rest = append(rest[:0], data[i:]...)
+			if err != nil {
+				return
 			}
 		}
-	}
+	}()
+	return d
+}
+
+func (d *device) samples() []float32 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]float32(nil), d.pcm...)
 }
 
 func TestOutputReachesDevice(t *testing.T) {
@@ -93,13 +111,12 @@ func TestOutputReachesDevice(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var c capture
+	var got []float32
 	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) && len(c.pcm)/2 < 23000 {
-		c.read(t)
-		time.Sleep(10 * time.Millisecond) // polling a file written by the ALSA plugin
+	for time.Now().Before(deadline) && len(got)/2 < 23000 {
+		time.Sleep(10 * time.Millisecond) // polling what the device reader collected
+		got = dev.samples()
 	}
-	got := c.pcm
 	if len(got)/2 < 23000 {
 		t.Fatalf("%d stereo samples reached the device, want about 24000", len(got)/2)
 	}
