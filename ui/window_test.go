@@ -101,6 +101,15 @@ func startXvfb(t *testing.T) *xvfb {
 	return x
 }
 
+// importTool is ImageMagick's import: Debian's by its full path (another
+// ImageMagick may come first on PATH), else whatever PATH has.
+func importTool() string {
+	if _, err := os.Stat("/usr/bin/import"); err == nil {
+		return "/usr/bin/import"
+	}
+	return "import"
+}
+
 // stop ends a process with SIGTERM, then SIGKILL after grace.
 func stop(cmd *exec.Cmd, grace time.Duration) {
 	if cmd.Process == nil {
@@ -150,7 +159,7 @@ func (x *xvfb) screenshot(t *testing.T, win string) image.Image {
 func (x *xvfb) tryScreenshot(win string) (image.Image, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "import", "-display", x.display, "-window", win, "png:-")
+	cmd := exec.CommandContext(ctx, importTool(), "-display", x.display, "-window", win, "png:-")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
