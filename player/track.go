@@ -439,7 +439,17 @@ func (t *trackPlayer) playAudio(dec decode.AudioDecoder, f jitter.Frame) {
 		if f.Late > 100*time.Millisecond {
 			continue
 		}
-		if err := out.Write(a.Samples, a.SampleRate, a.Channels, a.Timestamp); err != nil {
+		// While the buffer nudges its rate, the sound is resampled to match
+		// (a pitch change of a few percent), or the device's queue would
+		// grow or run dry instead of the delay changing.
+		t.mu.Lock()
+		rate := t.buf.Rate()
+		t.mu.Unlock()
+		inRate := a.SampleRate
+		if rate != 1 {
+			inRate = int(float64(a.SampleRate) * rate)
+		}
+		if err := out.Write(a.Samples, inRate, a.Channels, a.Timestamp); err != nil {
 			p.log.Debug("player: audio write", "err", err)
 		}
 	}
