@@ -203,12 +203,10 @@ func (c *Core) GoLive() {
 			tg.Token = c.relayRun.info.Token
 		}
 		relayURL := tg.RelayURL
+		// Without an account there is nobody to announce to: go live
+		// unannounced (the UI shows the choice disabled).
 		var acc *Account
-		if o.Announce {
-			if len(c.st.Accounts) == 0 {
-				c.st.Live.Err = &Problem{What: "You asked to announce the stream, but no account is signed in.", Todo: "Sign in, or untick Announce to followers."}
-				return
-			}
+		if o.Announce && len(c.st.Accounts) > 0 && c.svc.fedi != nil {
 			a := c.st.Accounts[0]
 			acc = &a
 		}
@@ -317,9 +315,14 @@ func (c *Core) refreshLiveFigures() bool {
 	c.st.Live.MicLevel = l.levelValue()
 	if l.h != nil {
 		c.st.Live.Viewers, c.st.Live.UploadKbps = l.h.figures()
-		for _, b := range c.st.Relay.Broadcasts {
-			if b.Name == l.path && c.st.Settings.HomeRelayURL == "" {
-				c.st.Live.Viewers = b.Viewers
+		if c.st.Settings.HomeRelayURL == "" && c.relayRun != nil {
+			// On the personal relay the viewers are known: the relay lists
+			// the broadcast once someone watches.
+			c.st.Live.Viewers = 0
+			for _, b := range c.st.Relay.Broadcasts {
+				if b.Name == l.path {
+					c.st.Live.Viewers = b.Viewers
+				}
 			}
 		}
 	}

@@ -30,7 +30,7 @@ type goLiveScreen struct {
 	problem  *problemView
 	onAir    *widget.Label
 	figures  *widget.Label
-	link     *widget.Entry
+	link     *widget.Label
 	noDevice *widget.Label
 	form     *widget.Form
 	root     fyne.CanvasObject
@@ -71,8 +71,9 @@ func newGoLiveScreen(u *UI) *goLiveScreen {
 	g.onAir.Importance = widget.DangerImportance
 	g.onAir.SizeName = theme.SizeNameSubHeadingText
 	g.figures = widget.NewLabel("")
-	g.link = widget.NewEntry()
-	g.link.Disable()
+	g.link = widget.NewLabel("")
+	g.link.Selectable = true
+	g.link.Truncation = fyne.TextTruncateEllipsis
 	copyBtn := widget.NewButtonWithIcon("", theme.ContentCopyIcon(), func() {
 		u.fapp.Clipboard().SetContent(g.link.Text)
 	})
@@ -122,7 +123,9 @@ func (g *goLiveScreen) changed() {
 			o.Visibility = v
 		}
 	}
-	o.Announce = g.announce.Checked
+	if !g.announce.Disabled() {
+		o.Announce = g.announce.Checked
+	}
 	g.st.Live.Options = o
 	g.u.core.SetLiveOptions(o)
 }
@@ -166,7 +169,7 @@ func (g *goLiveScreen) update(s app.State) {
 	g.mic.SetOptions(deviceLabels(l.Microphones))
 	g.mic.SetSelected(deviceLabel(l.Microphones, l.Options.Microphone))
 	g.vis.SetSelected(l.Options.Visibility.Label())
-	g.announce.SetChecked(l.Options.Announce)
+	g.announce.SetChecked(l.Options.Announce && s.Features.Fediverse && len(s.Accounts) > 0)
 	if !s.Features.Fediverse || len(s.Accounts) == 0 {
 		g.announce.Disable()
 		g.announce.Text = "Announce to my followers (sign in first)"
