@@ -41,7 +41,7 @@ func (h *fakeRelayHandle) info() relayInfo {
 }
 
 func (h *fakeRelayHandle) figures() relayFigures {
-	return relayFigures{Broadcasts: []RelayBroadcast{{Name: "demo", Viewers: 1, OutKbps: 900}}, LocalBytes: 1000}
+	return relayFigures{Broadcasts: []RelayBroadcast{{Name: "demo", Viewers: 1, OutKbps: 900}, {Name: "example.test/alice/live", Viewers: 2}}, LocalBytes: 1000}
 }
 
 func (h *fakeRelayHandle) close() error {
