@@ -14,9 +14,9 @@ import (
 // when the publisher writes the object, to presentation: transport, jitter
 // buffer, decode and presentation, not capture and encode) and the join time
 // (Open to first picture, joining mid-group with 2 s groups).
-func benchmarkGlassToGlass(b *testing.B, w, h int) {
+func benchmarkGlassToGlass(b *testing.B, w, h int, jitterNet time.Duration) {
 	m := benchMedia(b, w, h, 150, 60)
-	var p50, p95, p99, join, late, target float64
+	var p50, p95, p99, join, late, target, stalls float64
 	for range b.N {
 		bc := newBroadcastTB(b, testCatalog("avc1.64001f"))
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -26,7 +26,11 @@ func benchmarkGlassToGlass(b *testing.B, w, h int) {
 		var r recorder
 		opts := r.options(bc)
 		opts.Latency = jitter.Target{Mode: jitter.Realtime}
-		p, err := Open(ctx, bc.url(), opts)
+		url := bc.url()
+		if jitterNet > 0 {
+			url = "moqt://" + newLossyProxy(b, bc.addr, jitterNet, 0).addr() + "/test/live"
+		}
+		p, err := Open(ctx, url, opts)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -43,6 +47,7 @@ func benchmarkGlassToGlass(b *testing.B, w, h int) {
 		join += s.JoinMS
 		late += float64(s.Late)
 		target += s.TargetMS
+		stalls += float64(s.Stalls)
 	}
 	n := float64(b.N)
 	b.ReportMetric(p50/n, "p50-ms")
@@ -51,6 +56,13 @@ func benchmarkGlassToGlass(b *testing.B, w, h int) {
 	b.ReportMetric(join/n, "join-ms")
 	b.ReportMetric(late/n, "late-frames")
 	b.ReportMetric(target/n, "target-ms")
+	b.ReportMetric(stalls/n, "stalls")
 }
 
-func BenchmarkGlassToGlass720p(b *testing.B) { benchmarkGlassToGlass(b, 1280, 720) }
+func BenchmarkGlassToGlass720p(b *testing.B) { benchmarkGlassToGlass(b, 1280, 720, 0) }
+
+// BenchmarkGlassToGlass720pJitter adds 0..30 ms of random delay to every
+// datagram each way (lossyProxy, no loss).
+func BenchmarkGlassToGlass720pJitter(b *testing.B) {
+	benchmarkGlassToGlass(b, 1280, 720, 30*time.Millisecond)
+}
