@@ -524,4 +524,3 @@ func BenchmarkJoin(b *testing.B) {
 		})
 	}
 }
-
