@@ -59,6 +59,16 @@ func FuzzBuffer(f *testing.F) {
 					b.SetTarget(Target{Mode: Realtime})
 				}
 			case 5:
+				if arg&0x80 != 0 {
+					// Follow a clock near the buffer's own, or stop following.
+					if arg&0x40 != 0 {
+						b.Follow(Clock{AnchorLocal: now, AnchorMedia: ts - time.Duration(arg&0x3f)*10*time.Millisecond, Rate: 1 + float64(arg&3)/100})
+					} else {
+						b.Unfollow()
+					}
+					b.SetTransitFloor(time.Duration(arg) * time.Millisecond)
+					break
+				}
 				b.SetRTT(time.Duration(arg) * time.Millisecond)
 				if arg == 0xff {
 					b.Reset()
