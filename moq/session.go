@@ -173,6 +173,7 @@ func accept(c Conn, v wire.Version, wtPath string, cfg *Config) (*Session, error
 			return nil, err
 		}
 	}
+	go s.acceptBidiLoop()
 	return s, nil
 }
 
@@ -230,7 +231,11 @@ func (s *Session) handshake(ctx context.Context, setup *wire.Setup) error {
 	}
 	close(ready)
 	go s.controlLoop(ctrlIn)
-	go s.acceptBidiLoop()
+	if s.isClient {
+		// A server serves requests only once Config.Accept let the
+		// session in (accept starts the loop).
+		go s.acceptBidiLoop()
+	}
 	go s.datagramLoop()
 	s.log.Debug("moq: session established", "path", s.path, "peer_impl", s.peerImpl)
 	return nil
