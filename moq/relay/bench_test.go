@@ -249,7 +249,6 @@ func benchRawQUIC(b *testing.B, n int) fanoutResult {
 	}
 	var mu sync.Mutex
 	var conns []*conn
-	accepted := make(chan struct{}, n)
 	go func() {
 		for {
 			c, err := ln.Accept(ctx)
@@ -280,17 +279,18 @@ func benchRawQUIC(b *testing.B, n int) fanoutResult {
 					}
 				}
 			}()
-			accepted <- struct{}{}
 		}
 	}()
 	var lat latencies
 	var measuring atomic.Bool
 	var wg sync.WaitGroup
+	dialed := make(chan struct{}, n)
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			c, err := quic.DialAddr(ctx, ln.Addr().String(), &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"bench"}}, &quic.Config{MaxIncomingUniStreams: 1000})
+			dialed <- struct{}{}
 			if err != nil {
 				return
 			}
@@ -323,7 +323,7 @@ func benchRawQUIC(b *testing.B, n int) fanoutResult {
 		}()
 	}
 	for i := 0; i < n; i++ {
-		<-accepted
+		<-dialed
 	}
 	pub := func() {
 		tick := time.NewTicker(time.Second / benchFPS)

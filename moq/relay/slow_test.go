@@ -98,18 +98,18 @@ func TestSlowSubscriberIsolated(t *testing.T) {
 	for _, o := range objs {
 		d := o.Received.Sub(sentAt(o.Payload))
 		worst = max(worst, d)
-		if d > 250*time.Millisecond {
+		if d > 500*time.Millisecond {
 			late++
 		}
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	grew := int64(ms.HeapInuse) - int64(base)
-	t.Logf("good viewer: %d objects, worst latency %v, %d over 250 ms; heap grew %d kB", len(objs), worst.Round(time.Millisecond), late, grew>>10)
+	t.Logf("good viewer: %d objects, worst latency %v, %d over 500 ms; heap grew %d kB", len(objs), worst.Round(time.Millisecond), late, grew>>10)
 	// A stuck subscriber that held the others back would delay nearly
 	// every object; a loaded 2-core machine running -race delays a few.
 	if late > n/20 {
-		t.Errorf("%d of %d objects reached the good viewer later than 250 ms", late, n)
+		t.Errorf("%d of %d objects reached the good viewer later than 500 ms", late, n)
 	}
 	if grew > 24<<20 {
 		t.Errorf("heap grew by %d MB while stuck subscribers held on", grew>>20)
