@@ -86,6 +86,8 @@ type Core struct {
 	loopEnd chan struct{}
 	bg      sync.WaitGroup
 
+	avatars *avatarCache
+
 	video   atomic.Pointer[videoSinkBox]
 	preview atomic.Pointer[videoSinkBox]
 
@@ -136,6 +138,7 @@ func New(opts Options) *Core {
 		c.svc, p = realServices(opts)
 		c.st.Notice = p
 	}
+	c.avatars = newAvatarCache(opts.AllowLoopbackHTTP)
 	c.st.Features = c.svc.features()
 	c.st.Settings = DefaultSettings()
 	c.st.Player.Status = PlayerIdle

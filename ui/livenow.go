@@ -172,6 +172,7 @@ func (r *streamRow) set(s app.Stream, now time.Time) {
 		who = "Tributary demo"
 	}
 	r.av.set(who)
+	r.av.load(r.l.u, s.AvatarURL)
 	title := s.Title
 	if title == "" {
 		title = "Untitled stream"

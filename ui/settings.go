@@ -149,6 +149,7 @@ func (s *settingsScreen) update(st app.State) {
 				name = a.Handle
 			}
 			av.set(name)
+			av.load(s.u, a.AvatarURL)
 			label := widget.NewLabel(name + "  " + a.Handle)
 			var use fyne.CanvasObject
 			if i == 0 {

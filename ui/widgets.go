@@ -213,11 +213,14 @@ func (r *levelRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObje
 
 func (r *levelRenderer) Destroy() {}
 
-// avatar is a coloured circle with initials.
+// avatar is a round picture, or a coloured circle with initials until the
+// picture has arrived (or when there is none).
 type avatar struct {
 	circle *canvas.Circle
 	text   *canvas.Text
+	pic    *canvas.Image
 	box    *fyne.Container
+	url    string
 }
 
 func newAvatar(size float32) *avatar {
@@ -225,9 +228,13 @@ func newAvatar(size float32) *avatar {
 	a.text.TextStyle = fyne.TextStyle{Bold: true}
 	a.text.TextSize = size * 0.4
 	a.text.Alignment = fyne.TextAlignCenter
+	a.pic = canvas.NewImageFromImage(nil)
+	a.pic.FillMode = canvas.ImageFillContain
+	a.pic.CornerRadius = size / 2
+	a.pic.Hide()
 	bg := canvas.NewRectangle(color.Transparent)
 	bg.SetMinSize(fyne.NewSquareSize(size))
-	a.box = container.NewStack(bg, a.circle, container.NewCenter(a.text))
+	a.box = container.NewStack(bg, a.circle, container.NewCenter(a.text), a.pic)
 	return a
 }
 
@@ -235,6 +242,31 @@ func (a *avatar) set(name string) {
 	a.text.Text = initials(name)
 	a.circle.FillColor = colourFor(name)
 	a.box.Refresh()
+}
+
+// load shows the picture at raw once the core has fetched it; an empty or
+// failing URL keeps the initials.
+func (a *avatar) load(u *UI, raw string) {
+	if raw == a.url {
+		return
+	}
+	a.url = raw
+	a.pic.Hide()
+	if raw == "" {
+		return
+	}
+	u.core.Avatar(raw, func(img image.Image) {
+		if img == nil {
+			return
+		}
+		u.do(func() {
+			if a.url == raw {
+				a.pic.Image = img
+				a.pic.Show()
+				a.pic.Refresh()
+			}
+		})
+	})
 }
 
 func initials(name string) string {
@@ -318,6 +350,7 @@ func (a *accountChip) update(s app.State) {
 		name = strings.SplitN(strings.TrimPrefix(acc.Handle, "@"), "@", 2)[0]
 	}
 	a.av.set(name)
+	a.av.load(a.u, acc.AvatarURL)
 	a.name.SetText(name)
 	a.handle.SetText(acc.Handle)
 	a.signIn.Hide()
