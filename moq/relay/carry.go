@@ -46,6 +46,7 @@ type entry struct {
 	upstreamSubs int
 	failovers    int
 	upSess       *moq.Session
+	nsCounted    bool // counted in Relay.localNS (published here)
 
 	copyMu sync.Mutex
 	active map[uint64]int // groups being copied from the upstream
@@ -77,6 +78,8 @@ func (r *Relay) addPushed(t *moq.Track, kind string, s *moq.Session) *entry {
 	r.mu.Lock()
 	r.tracks[e.key] = e
 	r.broadcastLocked(t.Name().Namespace).tracks++
+	e.nsCounted = true
+	r.namespaceUpLocked(t.Name().Namespace)
 	r.mu.Unlock()
 	r.wg.Add(1)
 	go func() {
@@ -94,6 +97,10 @@ func (r *Relay) addPushed(t *moq.Track, kind string, s *moq.Session) *entry {
 func (r *Relay) removeEntry(e *entry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if e.nsCounted {
+		e.nsCounted = false
+		r.namespaceDownLocked(e.name.Namespace)
+	}
 	if r.tracks[e.key] != e {
 		return
 	}

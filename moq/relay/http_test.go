@@ -150,3 +150,47 @@ func TestWellKnownFederation(t *testing.T) {
 		t.Errorf("loopback origin without AllowPrivateUpstreams: %v", err)
 	}
 }
+
+// TestSubscribeNamespace: SUBSCRIBE_NAMESPACE lists what is published on
+// the relay under the prefix, then reports namespaces coming and going.
+func TestSubscribeNamespace(t *testing.T) {
+	r := startRelay(t, "127.0.0.1", func(c *Config) { c.OpenPublish = true; c.LocalOrigins = []string{origin} })
+	bob := wire.FullTrackName{Namespace: wire.NewNamespace(origin, "bob", "live"), Name: []byte("video")}
+	p := startPublisher(t, bob, 10, 100, 5*time.Millisecond)
+	unpublish := r.Publish(p.track)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	viewer := dialRelay(t, r, nil)
+	nsSub, err := viewer.SubscribeNamespace(ctx, wire.NewNamespace(origin), nil)
+	if err != nil {
+		t.Fatalf("SUBSCRIBE_NAMESPACE: %v", err)
+	}
+	defer nsSub.Close()
+	next := func() moq.NamespaceEvent {
+		t.Helper()
+		ev, err := nsSub.Next(ctx)
+		if err != nil {
+			t.Fatalf("next namespace event: %v", err)
+		}
+		return ev
+	}
+	if ev := next(); !ev.Active || namespacePath(ev.Namespace) != origin+"/bob/live" {
+		t.Errorf("first event %v %s, want bob's broadcast active", ev.Active, namespacePath(ev.Namespace))
+	}
+	pub := dialRelay(t, r, nil)
+	ann, err := pub.PublishNamespace(ctx, wire.NewNamespace(origin, "alice", "live"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(); !ev.Active || namespacePath(ev.Namespace) != origin+"/alice/live" {
+		t.Errorf("event %v %s, want alice's broadcast active", ev.Active, namespacePath(ev.Namespace))
+	}
+	ann.Close()
+	if ev := next(); ev.Active || namespacePath(ev.Namespace) != origin+"/alice/live" {
+		t.Errorf("event %v %s, want alice's broadcast gone", ev.Active, namespacePath(ev.Namespace))
+	}
+	unpublish()
+	if ev := next(); ev.Active || namespacePath(ev.Namespace) != origin+"/bob/live" {
+		t.Errorf("event %v %s, want bob's broadcast gone", ev.Active, namespacePath(ev.Namespace))
+	}
+}

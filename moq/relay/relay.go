@@ -65,6 +65,8 @@ type Relay struct {
 	peers      map[*moq.Session]*peer
 	broadcasts map[string]*broadcast // by namespace path
 	info       map[string]BroadcastInfo
+	localNS    map[string]*localNS
+	nsWatchers []*nsWatcher
 	totals     totals
 	refused    map[string]uint64
 	lastSample time.Time
@@ -93,7 +95,7 @@ func New(cfg Config) (*Relay, error) {
 	r := &Relay{
 		cfg: c, log: c.Logger,
 		tracks: make(map[string]*entry), peers: make(map[*moq.Session]*peer),
-		broadcasts: make(map[string]*broadcast), info: make(map[string]BroadcastInfo),
+		broadcasts: make(map[string]*broadcast), info: make(map[string]BroadcastInfo), localNS: make(map[string]*localNS),
 		refused: make(map[string]uint64), totals: totals{perUpstream: make(map[string]uint64), perRelay: make(map[string]uint64)},
 		upstreams: make(map[string]*upstream), dialing: make(map[string]chan struct{}),
 	}
@@ -225,13 +227,14 @@ func (r *Relay) moqConfig() *moq.Config {
 	lim := moq.DefaultLimits()
 	lim.MaxSubscriptions = r.cfg.MaxSubscriptionsPerSession
 	return &moq.Config{
-		Limits:             lim,
-		Implementation:     implPrefix + r.name,
-		Logger:             r.log,
-		Accept:             r.accept,
-		Tracks:             moq.TrackSourceFunc(r.resolve),
-		OnPublishNamespace: r.onPublishNamespace,
-		OnPublish:          r.onPublish,
+		Limits:               lim,
+		Implementation:       implPrefix + r.name,
+		Logger:               r.log,
+		Accept:               r.accept,
+		Tracks:               moq.TrackSourceFunc(r.resolve),
+		OnPublishNamespace:   r.onPublishNamespace,
+		OnPublish:            r.onPublish,
+		OnSubscribeNamespace: r.onSubscribeNamespace,
 	}
 }
 
@@ -505,6 +508,7 @@ func (r *Relay) onPublishNamespace(ctx context.Context, s *moq.Session, ns wire.
 	if p != nil {
 		p.publishes = true
 	}
+	r.namespaceUpLocked(ns)
 	r.mu.Unlock()
 	r.log.Info("relay: namespace published", "namespace", namespacePath(ns), "peer", s.RemoteAddr().String())
 	context.AfterFunc(ctx, func() {
@@ -515,6 +519,7 @@ func (r *Relay) onPublishNamespace(ctx context.Context, s *moq.Session, ns wire.
 				break
 			}
 		}
+		r.namespaceDownLocked(ns)
 		r.mu.Unlock()
 		r.log.Info("relay: namespace withdrawn", "namespace", namespacePath(ns))
 	})
