@@ -168,15 +168,22 @@ func checkAudio(t *testing.T, ctx context.Context, tr *moq.Track, n int) {
 	t.Helper()
 	rd := tr.Reader(nil)
 	defer rd.Close()
-	for i := 0; i < n; i++ {
+	// A one-packet group can arrive empty when a loaded relay drops groups
+	// that fell too far behind (live audio: drop, don't queue); count those
+	// but require n whole ones.
+	for got, empty := 0, 0; got < n; {
 		g, err := rd.NextGroup(ctx)
 		if err != nil {
 			t.Fatalf("audio group: %v", err)
 		}
 		o, err := g.ReadObject(ctx)
 		if err != nil {
-			t.Fatalf("audio object: %v", err)
+			if empty++; empty > 10*n {
+				t.Fatalf("audio: %d empty groups: %v", empty, err)
+			}
+			continue
 		}
+		got++
 		props, err := loc.FromWire(o.Properties)
 		if _, ok := props.Time(); err != nil || !ok || len(o.Payload) == 0 {
 			t.Fatalf("audio object %d: %+v %v", g.ID(), props, err)

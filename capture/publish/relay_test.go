@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,8 +17,15 @@ import (
 
 func startRelay(t *testing.T, listen string, cert tls.Certificate) *relay.Relay {
 	t.Helper()
-	r, err := relay.New(relay.Config{Listen: listen, TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
-		OpenPublish: true, Logger: slog.New(slog.DiscardHandler)})
+	cfg := relay.Config{Listen: listen, TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
+		OpenPublish: true, Logger: slog.New(slog.DiscardHandler)}
+	if !strings.HasSuffix(listen, ":0") {
+		// Known: Start sets a default PublicAddr after it begins serving, which
+		// races with a client that connects at once (as the reconnecting
+		// publisher does); a given PublicAddr avoids that write.
+		cfg.PublicAddr = listen
+	}
+	r, err := relay.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
