@@ -45,8 +45,9 @@ func ffmpeg(t testing.TB, args ...string) {
 
 // media is the test broadcast's encoded frames.
 type media struct {
-	video [][]byte // access units, 30 fps
-	audio [][]byte // Opus packets, 20 ms
+	video    [][]byte      // access units, 30 fps
+	audio    [][]byte      // Opus packets, 20 ms (or audioDur)
+	audioDur time.Duration // duration of an audio frame when not 20 ms
 }
 
 func testMedia(t *testing.T, frames, gop int) media { return benchMedia(t, 320, 240, frames, gop) }
@@ -175,8 +176,12 @@ func (b *broadcast) publish(ctx context.Context, m media, gop, startAfter int, s
 	go func() {
 		defer wg.Done()
 		var g *moq.GroupWriter
+		dur := 20 * time.Millisecond
+		if m.audioDur > 0 {
+			dur = m.audioDur
+		}
 		for i, p := range m.audio {
-			if !waitUntil(ctx, base.Add(time.Duration(i)*20*time.Millisecond)) {
+			if !waitUntil(ctx, base.Add(time.Duration(i)*dur)) {
 				return
 			}
 			if i%50 == 0 {
@@ -186,7 +191,7 @@ func (b *broadcast) publish(ctx context.Context, m media, gop, startAfter int, s
 				g, _ = b.audio.AppendGroup()
 			}
 			props := loc.Properties{}
-			props.SetTime(base.Add(time.Duration(i) * 20 * time.Millisecond))
+			props.SetTime(base.Add(time.Duration(i) * dur))
 			wp, _ := props.Wire()
 			_ = g.WriteObject(p, wp)
 		}
