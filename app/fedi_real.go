@@ -30,6 +30,7 @@ func newFediReal(dir string, allowLoopbackHTTP bool, roots *x509.CertPool, log *
 		Dir:               dir,
 		AllowLoopbackHTTP: allowLoopbackHTTP,
 		RootCAs:           roots,
+		Liveness:          moqLiveness(roots, log),
 		Logger:            log,
 		Website:           "https://github.com/tributary-live/tributary",
 		OpenURL: func(u string) error {
