@@ -153,7 +153,7 @@ func measure(subs int, lat *latencies, window time.Duration, start func()) fanou
 // the raw quic-go reference sends the same objects on plain QUIC streams
 // to N connections in the same run.
 func BenchmarkFanout(b *testing.B) {
-	for _, n := range []int{25, 50, 100, 200, 300} {
+	for _, n := range []int{25, 50, 100, 150, 200, 300} {
 		b.Run(fmt.Sprintf("subs=%d", n), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				raw := benchRawQUIC(b, n)
@@ -336,6 +336,10 @@ func benchRawQUIC(b *testing.B, n int) fanoutResult {
 			}
 			p := payloadOf(uint64(k/benchGroupLen), uint64(k%benchGroupLen), benchObject)
 			mu.Lock()
+			if ctx.Err() != nil { // the channels are being closed
+				mu.Unlock()
+				return
+			}
 			for _, cn := range conns {
 				if k%benchGroupLen == 0 {
 					select {
