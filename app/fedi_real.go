@@ -172,26 +172,20 @@ func fediProblem(err error) error {
 		return &Problem{What: "Signing in was cancelled.", Todo: "Start again when you are ready.", Err: err}
 	}
 	what := fedi.UserMessage(err)
+	// The fedi package's messages already say what to do for most kinds;
+	// add a next step only where they do not.
 	todo := ""
 	switch fedi.KindOf(err) {
-	case fedi.KindBadHandle:
-		todo = "Type your account as name@example.social, or just your server, example.social."
-	case fedi.KindUnreachable:
-		todo = "Check the spelling of the server and your internet connection."
 	case fedi.KindTLS, fedi.KindInsecure:
 		todo = "Tributary only signs in over a valid https connection; ask your server's admin."
 	case fedi.KindNotMastodon:
 		todo = "Use an account on Mastodon, GoToSocial, Akkoma, Pleroma or another server with the Mastodon API."
-	case fedi.KindUnauthorized, fedi.KindNotSignedIn:
+	case fedi.KindNotSignedIn:
 		todo = "Sign in again from Settings."
-	case fedi.KindDenied, fedi.KindNotCompleted:
+	case fedi.KindDenied:
 		todo = "Sign in again and approve Tributary on your server's page."
-	case fedi.KindBadCode:
-		todo = "Sign in again and paste the whole code your server shows."
-	case fedi.KindRateLimited:
-		todo = "Wait a little, then try again."
-	case fedi.KindServer:
-		todo = "Try again later; if it keeps failing, tell your server's admin."
+	case fedi.KindBlocked:
+		todo = "Tributary does not connect to private network addresses named by posts."
 	}
 	if errors.Is(err, fedi.ErrNotRevoked) {
 		todo = "You are signed out here; remove Tributary from your account's settings on the server to revoke it there too."

@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -324,7 +325,8 @@ func newAccountChip(u *UI) *accountChip {
 	a.signIn.Importance = widget.HighImportance
 	open := widget.NewButton("", func() { u.Show(ScreenSettings) })
 	open.Importance = widget.LowImportance
-	a.who = container.NewStack(open, container.NewBorder(nil, nil, container.NewCenter(a.av.box), nil, container.NewVBox(a.name, a.handle)))
+	names := container.New(layout.NewCustomPaddedVBoxLayout(-8), a.name, a.handle)
+	a.who = container.NewStack(open, container.NewBorder(nil, nil, container.NewCenter(a.av.box), nil, container.NewCenter(names)))
 	a.box = container.NewStack(a.signIn, a.who)
 	a.who.Hide()
 	a.signIn.Hide()
