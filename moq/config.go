@@ -31,7 +31,7 @@ type Limits struct {
 	// RequestTimeout bounds the wait for a response to a request.
 	RequestTimeout time.Duration
 	// UnknownAliasWait bounds how long data for a not yet known track alias
-	// is held before it is dropped (draft-18 §10.1 {#track-alias}).
+	// is held before it is dropped (draft-18 §11.1 {#track-alias}).
 	UnknownAliasWait time.Duration
 	// MaxGroupsInFlight bounds the groups of one subscription being sent at
 	// once; older groups are reset when a newer one would exceed it.
@@ -60,9 +60,9 @@ type Config struct {
 	// Limits bounds what the peer can make this session hold.
 	Limits *Limits
 	// AuthToken, if set, is sent in SETUP as an AUTHORIZATION TOKEN of
-	// type 0 (negotiated out of band), draft-18 §9.2.1.4 {#setup-auth-token}.
+	// type 0 (negotiated out of band), draft-18 §10.3.1.4 {#setup-auth-token}.
 	AuthToken []byte
-	// Implementation is sent as MOQT IMPLEMENTATION (draft-18 §9.2.1.5).
+	// Implementation is sent as MOQT IMPLEMENTATION (draft-18 §10.3.1.5).
 	Implementation string
 	// Logger receives the session's logs; nil uses slog.Default.
 	Logger *slog.Logger
@@ -75,14 +75,14 @@ type Config struct {
 	// nil answers DOES_NOT_EXIST.
 	Tracks TrackSource
 	// OnPublishNamespace is called for an incoming PUBLISH_NAMESPACE
-	// (draft-18 §9.13). Returning an error refuses it; otherwise ctx is
+	// (draft-18 §10.15). Returning an error refuses it; otherwise ctx is
 	// cancelled when the peer withdraws the namespace or the session ends.
 	OnPublishNamespace func(ctx context.Context, s *Session, ns wire.Namespace) error
-	// OnPublish is called for an incoming PUBLISH (draft-18 §9.7) with the
+	// OnPublish is called for an incoming PUBLISH (draft-18 §10.10) with the
 	// track the session feeds from it. Returning an error refuses it.
 	OnPublish func(ctx context.Context, s *Session, t *Track) error
 	// OnSubscribeNamespace is called for an incoming SUBSCRIBE_NAMESPACE
-	// (draft-18 §9.16). The session sends NAMESPACE / NAMESPACE_DONE for
+	// (draft-18 §10.18). The session sends NAMESPACE / NAMESPACE_DONE for
 	// each event until the channel closes or ctx is cancelled.
 	OnSubscribeNamespace func(ctx context.Context, s *Session, prefix wire.Namespace) (<-chan NamespaceEvent, error)
 }
@@ -118,7 +118,7 @@ type NamespaceEvent struct {
 	Active    bool
 }
 
-// RequestError is a REQUEST_ERROR (draft-18 §9.6 {#message-request-error}),
+// RequestError is a REQUEST_ERROR (draft-18 §10.6 {#message-request-error}),
 // returned by request methods when the peer refuses, and returned by handlers
 // to refuse a peer's request.
 type RequestError struct {

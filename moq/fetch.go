@@ -13,14 +13,14 @@ import (
 	"github.com/tributary-live/tributary/moq/wire"
 )
 
-// FetchRequest describes a FETCH (draft-18 §9.11 {#message-fetch}): either
+// FetchRequest describes a FETCH (draft-18 §10.12 {#message-fetch}): either
 // standalone (Track, Start, End) or joining a subscription of this session.
 type FetchRequest struct {
 	// Track, Start and End describe a standalone fetch; End is inclusive.
 	Track      wire.FullTrackName
 	Start, End wire.Location
 	// Joining makes a relative joining fetch for that subscription:
-	// JoiningStart groups before its joining location (§9.11.2).
+	// JoiningStart groups before its joining location (§10.12.2).
 	Joining      *Subscription
 	JoiningStart uint64
 	// Priority is the subscriber priority; GroupOrder the order of groups.
@@ -94,7 +94,7 @@ func (f *FetchStream) Close() {
 	f.s.mu.Unlock()
 }
 
-// Fetch retrieves past objects of a track (draft-18 §9.11).
+// Fetch retrieves past objects of a track (draft-18 §10.12).
 func (s *Session) Fetch(ctx context.Context, req *FetchRequest) (*FetchStream, error) {
 	id, err := s.newRequestID()
 	if err != nil {
@@ -151,7 +151,7 @@ func (s *Session) Fetch(ctx context.Context, req *FetchRequest) (*FetchStream, e
 	return f, nil
 }
 
-// readFetchStream reads a FETCH data stream (§10.4.4 {#fetch-header}).
+// readFetchStream reads a FETCH data stream (§11.4.4 {#fetch-header}).
 func (s *Session) readFetchStream(str ReceiveStream, r *bufio.Reader) {
 	hdr, err := wire.ReadFetchHeader(r)
 	if err != nil {
@@ -205,7 +205,7 @@ func (s *Session) readFetchStream(str ReceiveStream, r *bufio.Reader) {
 	}
 }
 
-// serveFetch answers a FETCH from the track's cache (draft-18 §9.11.3).
+// serveFetch answers a FETCH from the track's cache (draft-18 §10.12.3).
 func (s *Session) serveFetch(rs *requestStream, m *wire.Fetch) {
 	var (
 		t          *Track
@@ -260,7 +260,7 @@ func (s *Session) serveFetch(rs *requestStream, m *wire.Fetch) {
 	if m.Params.GroupOrder != nil {
 		order = *m.Params.GroupOrder
 	} else {
-		order = wire.GroupOrderAscending // FETCH default (§9.2.8)
+		order = wire.GroupOrderAscending // FETCH default (§10.2.8)
 	}
 
 	str, err := s.conn.OpenUniStream(s.ctx)

@@ -10,7 +10,7 @@ import (
 )
 
 // Announcement is a namespace this session published with PUBLISH_NAMESPACE
-// (draft-18 §9.13 {#message-pub-ns}). Requests for its tracks arrive through
+// (draft-18 §10.15 {#message-pub-ns}). Requests for its tracks arrive through
 // Config.Tracks.
 type Announcement struct {
 	rs        *requestStream
@@ -86,7 +86,7 @@ type PublishOptions struct {
 	AuthToken []byte
 }
 
-// Publication is a track pushed to the peer with PUBLISH (draft-18 §9.7).
+// Publication is a track pushed to the peer with PUBLISH (draft-18 §10.10).
 type Publication struct {
 	sub  *servedSub
 	done chan struct{}
@@ -100,7 +100,7 @@ func (p *Publication) Done() <-chan struct{} { return p.done }
 func (p *Publication) Close() { p.sub.cancel(errors.New("moq: publication closed")) }
 
 // Publish pushes track t to the peer without waiting for a SUBSCRIBE
-// (draft-18 §9.7 {#message-publish}). Objects flow from the track's current
+// (draft-18 §10.10 {#message-publish}). Objects flow from the track's current
 // group once the peer accepts with PUBLISH_OK, until the track ends.
 func (s *Session) Publish(ctx context.Context, t *Track, opts *PublishOptions) (*Publication, error) {
 	if opts == nil {
@@ -160,7 +160,7 @@ func (s *Session) Publish(ctx context.Context, t *Track, opts *PublishOptions) (
 	return p, nil
 }
 
-// servePublish accepts a PUBLISH from the peer (draft-18 §9.7): the session
+// servePublish accepts a PUBLISH from the peer (draft-18 §10.10): the session
 // feeds a local track from it and hands the track to Config.OnPublish.
 func (s *Session) servePublish(rs *requestStream, m *wire.Publish) {
 	if s.cfg.OnPublish == nil {
@@ -200,7 +200,7 @@ func (s *Session) servePublish(rs *requestStream, m *wire.Publish) {
 }
 
 // NamespaceSubscription receives NAMESPACE and NAMESPACE_DONE for a prefix
-// (draft-18 §6.1, §9.14-9.16).
+// (draft-18 §6.1, §10.16-9.16).
 type NamespaceSubscription struct {
 	rs     *requestStream
 	prefix wire.Namespace
@@ -247,7 +247,7 @@ func (n *NamespaceSubscription) Close() {
 }
 
 // SubscribeNamespace asks the peer for the namespaces under prefix
-// (draft-18 §9.16 {#message-subscribe-ns}).
+// (draft-18 §10.18 {#message-subscribe-ns}).
 func (s *Session) SubscribeNamespace(ctx context.Context, prefix wire.Namespace, authToken []byte) (*NamespaceSubscription, error) {
 	id, err := s.newRequestID()
 	if err != nil {
@@ -271,7 +271,7 @@ func (s *Session) SubscribeNamespace(ctx context.Context, prefix wire.Namespace,
 	return &NamespaceSubscription{rs: rs, prefix: prefix}, nil
 }
 
-// TrackStatusResult is the answer to TRACK_STATUS (draft-18 §9.12).
+// TrackStatusResult is the answer to TRACK_STATUS (draft-18 §10.14).
 type TrackStatusResult struct {
 	// Largest is the track's largest location, when objects were published.
 	Largest    *wire.Location

@@ -470,7 +470,7 @@ func (a *inflight) demote() {
 
 var errTooFarBehind = errors.New("moq: group dropped: subscriber too far behind")
 
-// sendGroup writes one group on a subgroup stream (draft-18 §10.4.2 {#subgroup-header}).
+// sendGroup writes one group on a subgroup stream (draft-18 §11.4.2 {#subgroup-header}).
 func (sub *servedSub) sendGroup(ctx context.Context, g *GroupReader, start wire.Location, turn *streamTurn, a *inflight) {
 	s := sub.s
 	var (
@@ -581,7 +581,7 @@ func (s *Session) sendDatagram(alias uint64, o *Object) {
 	}
 }
 
-// finish ends the subscription with PUBLISH_DONE (draft-18 §9.8 {#message-publish-done}).
+// finish ends the subscription with PUBLISH_DONE (draft-18 §10.11 {#message-publish-done}).
 func (sub *servedSub) finish(code wire.PublishDoneCode, reason string) {
 	sub.mu.Lock()
 	n := sub.streams

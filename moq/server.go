@@ -257,7 +257,7 @@ func (s *Server) Sessions() []*Session {
 	return out
 }
 
-// Shutdown sends GOAWAY to every session (draft-18 §9.3 {#message-goaway}),
+// Shutdown sends GOAWAY to every session (draft-18 §10.4 {#message-goaway}),
 // waits for them to close until ctx ends, then closes the server.
 func (s *Server) Shutdown(ctx context.Context, newURI string) error {
 	for _, sess := range s.Sessions() {

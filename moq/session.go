@@ -56,7 +56,7 @@ type Session struct {
 }
 
 // requestIDSet tracks the peer's request IDs to refuse duplicates
-// (draft-18 §9.1 {#request-id}) in bounded memory: every ID below low has
+// (draft-18 §10.1 {#request-id}) in bounded memory: every ID below low has
 // been seen; seen holds the ones above.
 type requestIDSet struct {
 	low  uint64
@@ -105,7 +105,7 @@ func newSession(c Conn, v wire.Version, isClient bool, cfg *Config) *Session {
 		goawayCh:  make(chan struct{}),
 	}
 	s.log = log.With("peer", c.RemoteAddr().String(), "transport", c.Transport(), "version", v.ALPN())
-	// Client request IDs are even from 0, the server's odd from 1 (§9.1).
+	// Client request IDs are even from 0, the server's odd from 1 (§10.1).
 	if isClient {
 		s.nextRequestID, s.peerIDs.low = 0, 1
 	} else {
@@ -140,7 +140,7 @@ func connect(ctx context.Context, c Conn, v wire.Version, cfg *Config, authority
 	impl := s.implementation()
 	setup := &wire.Setup{MoqtImplementation: &impl}
 	if c.Transport() == "quic" {
-		// PATH and AUTHORITY travel as setup options on native QUIC only (§9.2.1.1-2).
+		// PATH and AUTHORITY travel as setup options on native QUIC only (§10.3.1.1-2).
 		setup.Path, setup.Authority = &path, &authority
 	}
 	if len(s.cfg.AuthToken) > 0 {
@@ -387,7 +387,7 @@ func (s *Session) onGoAway(m *wire.GoAway) error {
 	return nil
 }
 
-// GoAway tells the peer this session will end (draft-18 §9.3 {#message-goaway}):
+// GoAway tells the peer this session will end (draft-18 §10.4 {#message-goaway}):
 // a server may name a new session URI; timeout is how long it waits before
 // closing with GOAWAY_TIMEOUT (0: no specific timeout). New requests from the
 // peer are refused with GOING_AWAY afterwards.
@@ -503,7 +503,7 @@ func (s *Session) CloseWithError(code wire.ErrorCode, reason string) error {
 // Close ends the session with NO_ERROR.
 func (s *Session) Close() error { return s.CloseWithError(wire.ErrNoError, "") }
 
-// newRequestID returns the next request ID of this endpoint (§9.1).
+// newRequestID returns the next request ID of this endpoint (§10.1).
 func (s *Session) newRequestID() (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -516,7 +516,7 @@ func (s *Session) newRequestID() (uint64, error) {
 }
 
 // checkPeerRequestID validates a request ID from the peer: parity and
-// uniqueness (§9.1); a violation closes the session with INVALID_REQUEST_ID.
+// uniqueness (§10.1); a violation closes the session with INVALID_REQUEST_ID.
 func (s *Session) checkPeerRequestID(id uint64) error {
 	wantOdd := s.isClient // the server's IDs are odd
 	if (id%2 == 1) != wantOdd {

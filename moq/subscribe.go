@@ -12,7 +12,7 @@ import (
 	"github.com/tributary-live/tributary/moq/wire"
 )
 
-// SubscribeOptions shape a SUBSCRIBE (draft-18 §9.8 {#message-subscribe-req}).
+// SubscribeOptions shape a SUBSCRIBE (draft-18 §10.7 {#message-subscribe-req}).
 type SubscribeOptions struct {
 	// Priority is the subscriber priority (default 128).
 	Priority *uint8
@@ -21,7 +21,7 @@ type SubscribeOptions struct {
 	// Filter selects the objects (default: Largest Object).
 	Filter *wire.SubscriptionFilter
 	// JoinGroup starts at the first object of the current group: after
-	// SUBSCRIBE_OK, a Joining FETCH (§9.11.2 {#joining-fetches}) fetches the
+	// SUBSCRIBE_OK, a Joining FETCH (§10.12.2 {#joining-fetches}) fetches the
 	// current group's objects before the largest one. Players want this:
 	// video starts at once at the group's keyframe.
 	JoinGroup bool
@@ -51,7 +51,7 @@ type Subscription struct {
 	// firstGroup is the first group expected on the subscription.
 	firstGroup uint64
 	// Data streams seen and still open, to finish after PUBLISH_DONE once
-	// its Stream Count has arrived (§9.8).
+	// its Stream Count has arrived (§10.11).
 	streamsSeen uint64
 	streamsOpen int
 	streamsCh   chan struct{} // closed and replaced when the counts change
@@ -113,7 +113,7 @@ func (sub *Subscription) remove() {
 	}
 }
 
-// Update changes the subscription with REQUEST_UPDATE (§9.9): e.g. its
+// Update changes the subscription with REQUEST_UPDATE (§10.9): e.g. its
 // priority, filter or forwarding state. It waits for the publisher's answer.
 func (sub *Subscription) Update(ctx context.Context, p wire.Params) error {
 	id, err := sub.s.newRequestID()
@@ -171,7 +171,7 @@ func (sub *Subscription) waitStreams(n uint64, timeout time.Duration) {
 	}
 }
 
-// subscription routes incoming data by track alias (§10.1 {#track-alias}).
+// subscription routes incoming data by track alias (§11.1 {#track-alias}).
 type subscription struct {
 	sub *Subscription
 }
@@ -390,7 +390,7 @@ func (sub *Subscription) readDone() {
 			sub.mu.Unlock()
 			// Objects may still be in flight on data streams: the track
 			// ends once the Stream Count streams have arrived and ended,
-			// or after a bounded wait (§9.8).
+			// or after a bounded wait (§10.11).
 			sub.waitStreams(m.StreamCount, 2*time.Second)
 			if m.Status == wire.DoneTrackEnded || m.Status == wire.DoneSubscriptionEnded {
 				sub.writer.Close(nil)
@@ -405,7 +405,7 @@ func (sub *Subscription) readDone() {
 			default:
 			}
 		case *wire.RequestError:
-			// A failed REQUEST_UPDATE; PUBLISH_DONE follows (§9.9.1).
+			// A failed REQUEST_UPDATE; PUBLISH_DONE follows (§10.9.1).
 			select {
 			case sub.updates <- &RequestError{Code: m.Code, Reason: m.Reason}:
 			default:
@@ -418,7 +418,7 @@ func (sub *Subscription) readDone() {
 }
 
 // lookupAlias finds the subscription for a track alias, waiting a bounded
-// time for a SUBSCRIBE_OK that is still on its way (§10.1).
+// time for a SUBSCRIBE_OK that is still on its way (§11.1).
 func (s *Session) lookupAlias(alias uint64) *Subscription {
 	deadline := time.NewTimer(s.lim.UnknownAliasWait)
 	defer deadline.Stop()
@@ -539,7 +539,7 @@ func (s *Session) handleDatagram(b []byte) {
 	in, ok := s.incoming[d.TrackAlias]
 	s.mu.Unlock()
 	if !ok {
-		return // unknown or cancelled subscription: drop (§10.1)
+		return // unknown or cancelled subscription: drop (§11.1)
 	}
 	gw, err := in.sub.writer.OpenGroup(d.Group)
 	if err != nil || gw == nil {

@@ -41,9 +41,9 @@ type Object struct {
 	Subgroup uint64
 	// Priority is the publisher priority (draft-18 §7 {#priorities}).
 	Priority uint8
-	// Status marks end-of-group, end-of-track or a missing object (draft-18 §10.2.1.1).
+	// Status marks end-of-group, end-of-track or a missing object (draft-18 §11.2.1.1).
 	Status wire.ObjectStatus
-	// Properties are the object's properties, e.g. LOC timestamps (draft-18 §10.2.1.2).
+	// Properties are the object's properties, e.g. LOC timestamps (draft-18 §11.2.1.2).
 	Properties wire.Properties
 	// Payload is the object's bytes, opaque to the transport.
 	Payload []byte
@@ -133,7 +133,7 @@ func (t *Track) Name() wire.FullTrackName { return t.name }
 // Config returns the track's configuration.
 func (t *Track) Config() TrackConfig { return t.cfg }
 
-// Largest returns the largest location written, if any (draft-18 §9.4 LARGEST_OBJECT).
+// Largest returns the largest location written, if any (draft-18 §10.2.11 LARGEST_OBJECT).
 func (t *Track) Largest() (wire.Location, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -204,7 +204,7 @@ func (t *Track) CachedGroups() []uint64 {
 
 // CachedObjects returns the cached objects of group id with IDs in [from, to]
 // (inclusive; to = ^uint64(0) for all), and whether the group is cached. It
-// serves FETCH from the cache (draft-18 §9.11 {#message-fetch}).
+// serves FETCH from the cache (draft-18 §10.12 {#message-fetch}).
 func (t *Track) CachedObjects(id, from, to uint64) ([]Object, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
