@@ -354,9 +354,13 @@ func (p *Player) readCatalog(ctx context.Context, sub *moq.Subscription, name st
 	r := sub.Track().Reader(nil)
 	defer r.Close()
 	var mr msf.Reader
+	var lastErr error // why the last catalog object was refused
 	for range 64 {
 		g, err := r.NextGroup(ctx)
 		if err != nil {
+			if lastErr != nil {
+				return nil, fmt.Errorf("%w (last catalog object: %w)", err, lastErr)
+			}
 			return nil, err
 		}
 		for range 1024 {
@@ -371,6 +375,7 @@ func (p *Player) readCatalog(ctx context.Context, sub *moq.Subscription, name st
 			if kv, ok := o.Properties.Get(msf.PropertyCompression); ok && kv.Value != msf.CompressionNone {
 				if payload, err = msf.Decompress(kv.Value, payload); err != nil {
 					p.log.Warn("player: catalog object", "err", err)
+					lastErr = err
 					continue
 				}
 			}
@@ -378,6 +383,7 @@ func (p *Player) readCatalog(ctx context.Context, sub *moq.Subscription, name st
 				cat, err := hang.Parse(payload)
 				if err != nil {
 					p.log.Warn("player: hang catalog", "err", err)
+					lastErr = err
 					continue
 				}
 				return cat, nil
@@ -385,6 +391,7 @@ func (p *Player) readCatalog(ctx context.Context, sub *moq.Subscription, name st
 			cat, _, err := mr.Push(o.Group, o.ID, payload)
 			if err != nil {
 				p.log.Warn("player: MSF catalog", "err", err)
+				lastErr = err
 				continue
 			}
 			if cat != nil {

@@ -442,6 +442,27 @@ func TestPlayUnsupported(t *testing.T) {
 			t.Fatalf("audio %d samples, %d video frames: want audio only", r.audio, len(r.ts))
 		}
 	})
+	t.Run("malformed avcC in the catalog: video skipped, audio plays", func(t *testing.T) {
+		cat := testCatalog("avc1.42e01e")
+		cat.SetInitData(&cat.Tracks[0], "avcc", []byte{1, 2, 3})
+		b := newBroadcast(t, cat, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		var r recorder
+		p, err := Open(ctx, b.url(), r.options(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		go b.publish(ctx, m, 30, 0, nil, nil)
+		waitDone(t, p, 15*time.Second)
+		s := p.Stats()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.audio == 0 || len(r.ts) != 0 || s.DecodeErrors == 0 {
+			t.Fatalf("audio %d samples, %d video frames, stats %+v: want audio only and decode errors counted", r.audio, len(r.ts), s)
+		}
+	})
 	t.Run("nonsense catalog", func(t *testing.T) {
 		b := newBroadcast(t, nil, []byte("{this is not a catalog"))
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -452,10 +473,15 @@ func TestPlayUnsupported(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer p.Close()
+		// End the catalog track once the player reads it, so the player
+		// gets the nonsense object and then the end of the track.
+		for deadline := time.Now().Add(10 * time.Second); b.tracks[msf.TrackName].Readers() == 0 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond) // polling the reader count
+		}
 		b.catalog.Close(nil)
 		waitDone(t, p, 15*time.Second)
-		if err := p.Err(); err == nil {
-			t.Fatal("no error for a nonsense catalog")
+		if err := p.Err(); err == nil || !errors.Is(err, msf.ErrMalformed) {
+			t.Fatalf("error %v, want one naming the malformed catalog", err)
 		} else {
 			t.Logf("error: %v", err)
 		}

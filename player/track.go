@@ -218,6 +218,7 @@ func (t *trackPlayer) playLoop() {
 	var vdec decode.VideoDecoder
 	var adec decode.AudioDecoder
 	var decConfig []byte
+	badConfig := false
 	defer func() {
 		if vdec != nil {
 			vdec.Close()
@@ -273,7 +274,13 @@ func (t *trackPlayer) playLoop() {
 			continue
 		}
 		// (Re)open the decoder when the codec configuration changes.
+		if badConfig && bytes.Equal(config, decConfig) {
+			// Still the configuration the decoder refused: skip the frame.
+			p.st.update(func(s *Stats) { s.DecodeErrors++ })
+			continue
+		}
 		if (vdec == nil && adec == nil) || !bytes.Equal(config, decConfig) {
+			badConfig = false
 			if vdec != nil {
 				vdec.Close()
 				vdec = nil
@@ -299,6 +306,7 @@ func (t *trackPlayer) playLoop() {
 				if errors.Is(err, decode.ErrBadConfig) {
 					// Wait for a better configuration from a later object.
 					p.log.Warn("player: decoder configuration", "track", t.ct.Name, "err", err)
+					badConfig = true
 					continue
 				}
 				p.log.Warn("player: cannot decode track", "track", t.ct.Name, "err", err)
