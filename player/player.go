@@ -42,6 +42,7 @@ const (
 	Failed
 )
 
+// String names the status.
 func (s Status) String() string {
 	return [...]string{"connecting", "playing", "ended", "failed"}[s]
 }

@@ -43,6 +43,7 @@ func (d *aacDecoder) open() error {
 	return nil
 }
 
+// Decode implements AudioDecoder.
 func (d *aacDecoder) Decode(frame []byte, ts time.Duration) ([]AudioFrame, error) {
 	raw := [][]byte{frame}
 	if len(frame) >= 7 && frame[0] == 0xff && frame[1]&0xf6 == 0xf0 {
@@ -92,6 +93,7 @@ func defaultASC(rate, chans int) []byte {
 	return []byte{2<<3 | byte(idx>>1), byte(idx&1)<<7 | byte(chans)<<3}
 }
 
+// Codec implements AudioDecoder.
 func (d *aacDecoder) Codec() string {
 	if d.av == nil {
 		return "aac"
@@ -99,6 +101,7 @@ func (d *aacDecoder) Codec() string {
 	return d.av.codec()
 }
 
+// Close implements AudioDecoder.
 func (d *aacDecoder) Close() error {
 	if d.av != nil {
 		d.av.close()

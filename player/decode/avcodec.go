@@ -392,6 +392,7 @@ func newVideo(family string, description []byte) (*avVideo, error) {
 	return &avVideo{av: av}, nil
 }
 
+// Decode implements VideoDecoder.
 func (v *avVideo) Decode(au []byte, ts time.Duration) ([]VideoFrame, error) {
 	v.out = nil
 	err := v.av.send(au, ts, func() error {
@@ -405,8 +406,10 @@ func (v *avVideo) Decode(au []byte, ts time.Duration) ([]VideoFrame, error) {
 	return v.out, err
 }
 
+// Codec implements VideoDecoder.
 func (v *avVideo) Codec() string { return v.av.name + " (" + Engine() + ")" }
 
+// Close implements VideoDecoder.
 func (v *avVideo) Close() error { v.av.close(); return nil }
 
 // avAudio is a libavcodec audio decoder.

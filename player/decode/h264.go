@@ -46,6 +46,7 @@ func newH264(description []byte) (VideoDecoder, error) {
 	return d, nil
 }
 
+// Decode implements VideoDecoder.
 func (d *h264Decoder) Decode(au []byte, ts time.Duration) ([]VideoFrame, error) {
 	var units [][]byte
 	var err error

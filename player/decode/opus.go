@@ -32,6 +32,7 @@ func newOpus(_ int, chans int) (AudioDecoder, error) {
 	return &opusDecoder{dec: dec, chans: chans, buf: make([]float32, OpusRate*120/1000*chans)}, nil
 }
 
+// Decode implements AudioDecoder.
 func (d *opusDecoder) Decode(frame []byte, ts time.Duration) (out []AudioFrame, err error) {
 	if len(frame) == 0 {
 		return nil, fmt.Errorf("decode: empty Opus packet: %w", ErrCorrupt)
@@ -54,6 +55,8 @@ func (d *opusDecoder) Decode(frame []byte, ts time.Duration) (out []AudioFrame, 
 	return []AudioFrame{{Samples: pcm, Channels: d.chans, SampleRate: OpusRate, Timestamp: ts}}, nil
 }
 
+// Codec implements AudioDecoder.
 func (d *opusDecoder) Codec() string { return "opus (pion/opus)" }
 
+// Close implements AudioDecoder.
 func (d *opusDecoder) Close() error { return nil }
