@@ -22,10 +22,12 @@ type avVideo struct{}
 
 // Decode implements VideoDecoder.
 func (v *avVideo) Decode([]byte, time.Duration) ([]VideoFrame, error) { return nil, ErrUnsupported }
+
 // Codec implements VideoDecoder.
-func (v *avVideo) Codec() string                                      { return "none" }
+func (v *avVideo) Codec() string { return "none" }
+
 // Close implements VideoDecoder.
-func (v *avVideo) Close() error                                       { return nil }
+func (v *avVideo) Close() error { return nil }
 
 type avAudio struct{}
 
