@@ -116,6 +116,15 @@ func (r *Relay) removeEntry(e *entry) {
 func (r *Relay) carry(name wire.FullTrackName, path []string) (*entry, error) {
 	key := name.String()
 	r.mu.Lock()
+	if e := r.tracks[key]; e != nil && e.track != nil {
+		if closed, _ := e.track.Closed(); closed {
+			// Its source ended; the entry is on its way out. Start afresh.
+			delete(r.tracks, key)
+			if b := r.broadcasts[namespacePath(e.name.Namespace)]; b != nil {
+				b.tracks--
+			}
+		}
+	}
 	if e := r.tracks[key]; e != nil {
 		for _, h := range path {
 			if e.upstreamHop != "" && h == e.upstreamHop {

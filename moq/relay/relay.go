@@ -75,6 +75,7 @@ type Relay struct {
 	upMu      sync.Mutex
 	upstreams map[string]*upstream
 	dialing   map[string]chan struct{}
+	wkCache   map[string]wkEntry
 
 	closeOnce sync.Once
 }
@@ -97,7 +98,7 @@ func New(cfg Config) (*Relay, error) {
 		tracks: make(map[string]*entry), peers: make(map[*moq.Session]*peer),
 		broadcasts: make(map[string]*broadcast), info: make(map[string]BroadcastInfo), localNS: make(map[string]*localNS),
 		refused: make(map[string]uint64), totals: totals{perUpstream: make(map[string]uint64), perRelay: make(map[string]uint64)},
-		upstreams: make(map[string]*upstream), dialing: make(map[string]chan struct{}),
+		upstreams: make(map[string]*upstream), dialing: make(map[string]chan struct{}), wkCache: make(map[string]wkEntry),
 	}
 	r.secret = c.Secret
 	if len(r.secret) == 0 {

@@ -123,11 +123,48 @@ func (r *Relay) candidates(ctx context.Context, origin string) ([]endpoint, erro
 	if r.cfg.DisableWellKnown || !looksLikeHost(origin) {
 		return nil, fmt.Errorf("no upstream known for %q", origin)
 	}
-	wk, err := r.fetchWellKnown(ctx, origin)
-	if err != nil {
-		return nil, err
+	key := strings.ToLower(origin)
+	r.upMu.Lock()
+	c, ok := r.wkCache[key]
+	r.upMu.Unlock()
+	if ok && time.Now().Before(c.expires) {
+		return c.eps, c.err
 	}
-	return r.wellKnownEndpoints(wk)
+	wk, err := r.fetchWellKnown(ctx, origin)
+	var eps []endpoint
+	if err == nil {
+		eps, err = r.wellKnownEndpoints(wk)
+	}
+	// Answers (and failures) are cached a while, so viewers asking for
+	// made-up origins cannot make the relay fetch on every request.
+	ttl := wellKnownTTL
+	if err != nil {
+		ttl = wellKnownFailTTL
+	}
+	r.upMu.Lock()
+	if len(r.wkCache) >= maxWellKnownCache {
+		for k, v := range r.wkCache {
+			if time.Now().After(v.expires) || len(r.wkCache) >= maxWellKnownCache {
+				delete(r.wkCache, k)
+			}
+		}
+	}
+	r.wkCache[key] = wkEntry{eps: eps, err: err, expires: time.Now().Add(ttl)}
+	r.upMu.Unlock()
+	return eps, err
+}
+
+// The /.well-known/moq cache.
+const (
+	wellKnownTTL      = 60 * time.Second
+	wellKnownFailTTL  = 10 * time.Second
+	maxWellKnownCache = 1024
+)
+
+type wkEntry struct {
+	eps     []endpoint
+	err     error
+	expires time.Time
 }
 
 // endpointOf turns a configured URL into an endpoint: moqt:// gets an
