@@ -343,3 +343,60 @@ func TestPublisherVanishes(t *testing.T) {
 		t.Fatalf("reading from the returned publisher: %v", err)
 	}
 }
+
+// TestFailoverOnGoAway: an upstream relay shutting down sends GOAWAY; the
+// downstream relay moves to the next upstream and leaves, so the
+// shutdown's drain ends early, and the viewer notices nothing.
+func TestFailoverOnGoAway(t *testing.T) {
+	o, _ := startOrigin(t, "127.0.0.1", 5*time.Millisecond)
+	mk := func(ip, name string) *Relay {
+		return startRelay(t, ip, func(c *Config) {
+			c.Name = name
+			c.Upstreams = map[string][]string{origin: {o.URL()}}
+			c.UpstreamCertHashes = []string{pin(o)}
+			c.DrainPeriod = 20 * time.Second
+		})
+	}
+	a1, a2 := mk("127.0.0.2", "relay-a1"), mk("127.0.0.3", "relay-a2")
+	b := startRelay(t, "127.0.0.4", func(c *Config) {
+		c.Name = "relay-b"
+		c.Upstreams = map[string][]string{origin: {a1.URL(), a2.URL()}}
+		c.UpstreamCertHashes = []string{pin(a1), pin(a2)}
+	})
+	name := testName(origin)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := dialRelay(t, b, nil)
+	sub, err := s.Subscribe(ctx, name, &moq.SubscribeOptions{JoinGroup: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	rd := sub.Track().Reader(nil)
+	defer rd.Close()
+	if _, err := readFrom(ctx, rd, 10); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := a1.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	drained := time.Since(start)
+	t.Logf("relay-a1 drained in %v", drained.Round(time.Millisecond))
+	if drained > 10*time.Second {
+		t.Errorf("drain took %v: relay-b did not leave after GOAWAY", drained)
+	}
+	done := time.Now()
+	for {
+		objs, err := readFrom(ctx, rd, 1)
+		if err != nil {
+			t.Fatalf("viewer's subscription broke: %v", err)
+		}
+		if sentAt(objs[0].Payload).After(done) {
+			break
+		}
+	}
+	if ts, _ := trackStats(b, name); ts.Failovers != 1 {
+		t.Errorf("relay-b failovers %d, want 1", ts.Failovers)
+	}
+}
