@@ -82,6 +82,9 @@ func TestPolicyDenials(t *testing.T) {
 	if err := subscribe(bob, name, nil); err != nil {
 		t.Fatalf("second subscription: %v", err)
 	}
+	// The relay counts a subscription once its reader is open, just after
+	// SUBSCRIBE_OK went out.
+	waitFor(t, 5*time.Second, "two readers", func() bool { ts, _ := trackStats(r, name); return ts.Readers == 2 })
 	expect("over MaxSubscriptions", subscribe(bob, name, nil), wire.RequestExcessiveLoad)
 
 	// A relay on the deny list, even with a valid token.
