@@ -203,9 +203,23 @@ func TestGoLive(t *testing.T) {
 	o.Title = "Morning stream"
 	c.SetLiveOptions(o)
 	c.GoLive()
-	// The viewers come from the personal relay's figures for the broadcast.
+	// On the personal relay (loopback): live, viewers from the relay's
+	// figures, but not announced: followers could not open the link.
 	s = w.waitFor(t, "live", func(s State) bool { return s.Live.Live && s.Live.Viewers == 2 })
-	if s.Live.URL != "moqt://127.0.0.1:4443/example.test/alice/live" || s.Live.Announced == "" || s.Live.UploadKbps != 2500 {
+	if s.Live.URL != "moqt://127.0.0.1:4443/example.test/alice/live" || s.Live.Announced != "" || s.Live.UploadKbps != 2500 {
+		t.Errorf("live = %+v", s.Live)
+	}
+	if s.Live.Err == nil || !strings.Contains(s.Live.Err.Todo, "home relay") {
+		t.Errorf("no word on the unannounced loopback stream: %v", s.Live.Err)
+	}
+	c.EndLive()
+	w.waitFor(t, "ended", func(s State) bool { return !s.Live.Live && !s.Live.Step.Busy })
+
+	// On a home relay others reach: announced, and marked ended at the end.
+	c.UpdateSettings(func(st *Settings) { st.HomeRelayURL = "moqt://relay.example.test:4443" }, nil)
+	c.GoLive()
+	s = w.waitFor(t, "live on the home relay", func(s State) bool { return s.Live.Live && s.Live.Announced != "" })
+	if s.Live.URL != "moqt://relay.example.test:4443/example.test/alice/live" || s.Live.Viewers == 2 || s.Live.Err != nil {
 		t.Errorf("live = %+v", s.Live)
 	}
 	c.EndLive()

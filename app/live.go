@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"image"
+	"net"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -210,6 +212,16 @@ func (c *Core) GoLive() {
 			a := c.st.Accounts[0]
 			acc = &a
 		}
+		// A relay only this computer reaches makes a link followers cannot
+		// open: go live, but do not post it.
+		var unreachable *Problem
+		if acc != nil && !c.opts.AllowLoopbackHTTP && isLoopbackURL(relayURL) {
+			acc = nil
+			unreachable = &Problem{
+				What: "You are live on your personal relay, which only this computer can reach, so the stream was not announced.",
+				Todo: "To reach your followers, set your instance's relay as the home relay URL in Settings.",
+			}
+		}
 		if l.previewCancel != nil {
 			l.previewCancel()
 			l.previewCancel = nil
@@ -251,6 +263,9 @@ func (c *Core) GoLive() {
 				c.st.Live.Since = time.Now()
 				c.st.Live.URL = h.watchURL()
 				c.st.Live.Announced = postURL
+				if unreachable != nil {
+					c.st.Live.Err = unreachable
+				}
 				if annErr != nil {
 					c.st.Live.Err = &Problem{What: "You are live, but the announcement could not be posted: " + annErr.Error(), Todo: "Share the watch link yourself, or stop and try again.", Err: annErr}
 				}
@@ -327,4 +342,18 @@ func (c *Core) refreshLiveFigures() bool {
 		}
 	}
 	return l.h != nil || l.previewCancel != nil
+}
+
+// isLoopbackURL reports whether raw names a loopback host.
+func isLoopbackURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
