@@ -264,14 +264,13 @@ func (s *Server) Shutdown(ctx context.Context, newURI string) error {
 		sess.GoAway(newURI, 0)
 	}
 	for {
-		if len(s.Sessions()) == 0 {
+		// One snapshot: a session leaving between two calls of Sessions
+		// would leave next nil and the wait would last the whole drain.
+		sessions := s.Sessions()
+		if len(sessions) == 0 {
 			break
 		}
-		var next <-chan struct{}
-		for _, sess := range s.Sessions() {
-			next = sess.Context().Done()
-			break
-		}
+		next := sessions[0].Context().Done()
 		select {
 		case <-next:
 		case <-ctx.Done():

@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tributary-live/tributary/moq"
@@ -78,6 +79,7 @@ type Relay struct {
 	wkCache   map[string]wkEntry
 
 	closeOnce sync.Once
+	draining  atomic.Bool
 }
 
 // announce is a namespace a local publisher announced.
@@ -291,6 +293,7 @@ func (r *Relay) Shutdown(ctx context.Context) error {
 	if r.srv == nil {
 		return nil
 	}
+	r.draining.Store(true)
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.DrainPeriod)
 	defer cancel()
 	r.log.Info("relay: shutting down: GOAWAY sent, draining", "sessions", len(r.srv.Sessions()), "drain", r.cfg.DrainPeriod)
@@ -360,6 +363,12 @@ func (p *peer) user() string {
 // accept vets a session's SETUP (Config.Accept).
 func (r *Relay) accept(s *moq.Session) error {
 	_, err := r.peerFor(s)
+	if err == nil && r.draining.Load() {
+		// Shutdown sent GOAWAY to the sessions it knew; a session arriving
+		// during the drain gets one at once, so its requests are refused
+		// with GOING_AWAY and it goes elsewhere (draft-18 §9.3).
+		s.GoAway("", 0)
+	}
 	return err
 }
 
