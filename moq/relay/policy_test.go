@@ -227,3 +227,33 @@ func FuzzVerifyToken(f *testing.F) {
 		}
 	})
 }
+
+// TestBandwidthLimits: once a track's bit rate is measured, a subscription
+// that would push a session or the relay over its limit is refused.
+func TestBandwidthLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(*Config)
+	}{
+		{"per viewer", func(c *Config) { c.MaxViewerBitrate = 50_000 }},
+		{"total", func(c *Config) { c.MaxTotalBitrate = 50_000 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := startRelay(t, "127.0.0.1", func(c *Config) { c.LocalOrigins = []string{origin}; tc.mod(c) })
+			name := testName(origin)
+			p := startPublisher(t, name, 10, 1000, 5*time.Millisecond) // 1.6 Mbit/s
+			r.Publish(p.track)
+			waitFor(t, 10*time.Second, "the track's bit rate to be measured", func() bool {
+				ts, _ := trackStats(r, name)
+				return ts.InBps > 100_000
+			})
+			s := dialRelay(t, r, nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, err := s.Subscribe(ctx, name, nil)
+			if code, ok := requestCode(err); !ok || code != wire.RequestExcessiveLoad {
+				t.Errorf("subscription over the limit: %v, want EXCESSIVE_LOAD", err)
+			}
+		})
+	}
+}
