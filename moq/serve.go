@@ -474,20 +474,24 @@ var errTooFarBehind = errors.New("moq: group dropped: subscriber too far behind"
 func (sub *servedSub) sendGroup(ctx context.Context, g *GroupReader, start wire.Location, turn *streamTurn, a *inflight) {
 	s := sub.s
 	var (
-		str SendStream
-		buf []byte
-		sw  wire.SubgroupWriter
+		str  SendStream
+		buf  []byte
+		sw   wire.SubgroupWriter
+		stop = func() bool { return true }
 	)
+	resetCode := func() uint64 {
+		if err := context.Cause(ctx); errors.Is(err, errTooFarBehind) || errors.Is(err, context.DeadlineExceeded) {
+			return uint64(wire.ResetDeliveryTimeout)
+		}
+		return uint64(wire.ResetCancelled)
+	}
 	defer func() {
+		stop()
 		if str == nil {
 			return
 		}
-		if err := context.Cause(ctx); err != nil && ctx.Err() != nil {
-			code := wire.ResetCancelled
-			if errors.Is(err, errTooFarBehind) || errors.Is(err, context.DeadlineExceeded) {
-				code = wire.ResetDeliveryTimeout
-			}
-			str.CancelWrite(uint64(code))
+		if ctx.Err() != nil {
+			str.CancelWrite(resetCode())
 			return
 		}
 		str.Close()
@@ -543,6 +547,12 @@ func (sub *servedSub) sendGroup(ctx context.Context, g *GroupReader, start wire.
 			if err != nil {
 				return
 			}
+			// A write blocked on flow control (a subscriber that stopped
+			// reading) returns only when the stream is reset: reset it as
+			// soon as the group is cancelled (dropped for a newer group,
+			// §8 {#delivery-timeouts}, or unsubscribed), not after the write.
+			opened := str
+			stop = context.AfterFunc(ctx, func() { opened.CancelWrite(resetCode()) })
 			u := urgency(prio, o.Priority)
 			str.SetPriority(u)
 			a.opened(str, u)
