@@ -3,7 +3,9 @@ package moq
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
+	"io"
 	"testing"
 	"time"
 
@@ -98,6 +100,49 @@ func TestStuckGroupIsResetForNewerGroups(t *testing.T) {
 			case <-timeout:
 				t.Fatalf("group %d never got a stream: the subscription is stuck behind groups blocked on flow control", g)
 			}
+		}
+	}
+}
+
+// Groups that leave the cache while still being written (a publisher that
+// opens streams for many groups and never ends them) must not grow without
+// bound: what they hold beyond the cache is limited by the track's MaxBytes
+// too (draft-18 §13 resource exhaustion), and the track's end ends them.
+func TestEvictedOpenGroupsAreBounded(t *testing.T) {
+	const maxBytes = 1 << 20
+	track, w := NewTrack(testName("video"), &TrackConfig{MaxGroups: 2, MaxBytes: maxBytes})
+	chunk := bytes.Repeat([]byte("x"), 64<<10)
+	var gws []*GroupWriter
+	for g := uint64(0); g < 16; g++ {
+		gw, err := w.OpenGroup(g)
+		if err != nil || gw == nil {
+			t.Fatalf("OpenGroup(%d): %v", g, err)
+		}
+		gws = append(gws, gw)
+	}
+	// Every group, evicted or not, gets up to 512 KiB: 8 MiB in all.
+	accepted := 0
+	for o := uint64(0); o < 8; o++ {
+		for _, gw := range gws {
+			if gw.Write(Object{ID: o, Payload: chunk}) == nil {
+				accepted += len(chunk)
+			}
+		}
+	}
+	if accepted > 2*maxBytes {
+		t.Fatalf("accepted %d KiB into a track limited to %d KiB (cache) plus as much for evicted groups", accepted>>10, maxBytes>>10)
+	}
+	// A reader on an evicted, unfinished group sees it end with the track.
+	r := &GroupReader{t: track, g: gws[0].g}
+	w.Close(nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		if _, err := r.ReadObject(ctx); err != nil {
+			if err != io.EOF {
+				t.Fatalf("evicted group after the track closed: %v, want io.EOF", err)
+			}
+			break
 		}
 	}
 }

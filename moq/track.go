@@ -110,6 +110,10 @@ type Track struct {
 	idle       chan struct{} // closed and replaced when readers drops to 0
 	objects    uint64        // objects written, for accounting
 	written    uint64        // payload bytes written
+	// Groups evicted from the cache before their end: they are still
+	// written, so their bytes are bounded apart from the cache's.
+	evictedOpen      map[*group]struct{}
+	evictedOpenBytes int64
 }
 
 type group struct {
@@ -304,6 +308,22 @@ func (t *Track) evictLocked() {
 		t.groups = t.groups[1:]
 		t.bytes -= old.bytes
 		old.evicted = true
+		if !old.done && old.err == nil {
+			if t.evictedOpen == nil {
+				t.evictedOpen = make(map[*group]struct{})
+			}
+			t.evictedOpen[old] = struct{}{}
+			t.evictedOpenBytes += old.bytes
+		}
+	}
+}
+
+// endedLocked releases an evicted group's bytes from the budget of evicted
+// unfinished groups once its end (or abort) is known.
+func (t *Track) endedLocked(g *group) {
+	if _, ok := t.evictedOpen[g]; ok {
+		delete(t.evictedOpen, g)
+		t.evictedOpenBytes -= g.bytes
 	}
 }
 
@@ -366,7 +386,7 @@ func (w *TrackWriter) Close(err error) {
 	t.closed = true
 	t.closeErr = err
 	close(t.done)
-	for _, g := range t.groups {
+	end := func(g *group) {
 		if !g.done && g.err == nil {
 			if err != nil {
 				g.err = err
@@ -375,6 +395,14 @@ func (w *TrackWriter) Close(err error) {
 			}
 		}
 	}
+	for _, g := range t.groups {
+		end(g)
+	}
+	// Evicted groups still being read end with the track too.
+	for g := range t.evictedOpen {
+		end(g)
+	}
+	t.evictedOpen, t.evictedOpenBytes = nil, 0
 	t.notifyLocked()
 }
 
@@ -404,6 +432,17 @@ func (w *GroupWriter) Write(o Object) error {
 	if g.bytes+size > t.cfg.MaxBytes {
 		return ErrGroupTooLarge
 	}
+	if g.evicted {
+		// Evicted groups still being written share one more MaxBytes: a
+		// publisher keeping many groups open cannot grow memory without
+		// bound (draft-18 §13).
+		if _, open := t.evictedOpen[g]; open {
+			if t.evictedOpenBytes+size > t.cfg.MaxBytes {
+				return ErrGroupTooLarge
+			}
+			t.evictedOpenBytes += size
+		}
+	}
 	o.Group = g.id
 	if o.Priority == 0 {
 		o.Priority = t.cfg.Priority
@@ -424,6 +463,7 @@ func (w *GroupWriter) Write(o Object) error {
 	}
 	if o.Status == wire.StatusEndOfGroup || o.Status == wire.StatusEndOfTrack {
 		g.done = true
+		t.endedLocked(g)
 	}
 	t.evictLocked()
 	t.notifyLocked()
@@ -448,6 +488,7 @@ func (w *GroupWriter) Close() {
 	defer t.mu.Unlock()
 	if !w.g.done && w.g.err == nil {
 		w.g.done = true
+		t.endedLocked(w.g)
 		t.notifyLocked()
 	}
 }
@@ -459,6 +500,7 @@ func (w *GroupWriter) Abort(err error) {
 	defer t.mu.Unlock()
 	if !w.g.done && w.g.err == nil {
 		w.g.err = err
+		t.endedLocked(w.g)
 		t.notifyLocked()
 	}
 }
