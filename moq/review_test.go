@@ -146,3 +146,48 @@ func TestEvictedOpenGroupsAreBounded(t *testing.T) {
 		}
 	}
 }
+
+// A group that has been started but holds no object yet is not the Largest
+// Object (draft-18 §5.1.2: the largest object published): a SUBSCRIBE that
+// arrives between AppendGroup and the group's first object must still get
+// object 0, the keyframe, not start at object 1.
+func TestSubscribeBetweenAppendGroupAndFirstObject(t *testing.T) {
+	env := newTestEnv(t, nil)
+	track, w := NewTrack(testName("video"), &TrackConfig{MaxGroups: 2})
+	env.origin.add(track)
+	g0, _ := w.AppendGroup()
+	g0.WriteObject([]byte("g0o0"), nil)
+	g0.Close()
+	g1, err := w.AppendGroup() // group 1 started, its keyframe not written yet
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := env.dial("quic", wire.Draft19, nil)
+	sub, err := sess.Subscribe(env.ctx, testName("video"), nil) // Largest Object filter
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := sub.Track().Reader(&ReaderOptions{Start: new(uint64)})
+	defer r.Close()
+	g1.WriteObject([]byte("keyframe"), nil)
+	g1.WriteObject([]byte("delta"), nil)
+	g1.Close()
+	w.Close(nil)
+	for {
+		g, err := r.NextGroup(env.ctx)
+		if err != nil {
+			t.Fatalf("group 1 never arrived: %v", err)
+		}
+		if g.ID() != 1 {
+			continue
+		}
+		o, err := g.ReadObject(env.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.ID != 0 || string(o.Payload) != "keyframe" {
+			t.Fatalf("group 1 starts with object %d %q, want object 0 (the keyframe)", o.ID, o.Payload)
+		}
+		return
+	}
+}

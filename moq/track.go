@@ -100,8 +100,12 @@ type Track struct {
 	mu         sync.Mutex
 	groups     []*group // ascending by ID, at most cfg.MaxGroups
 	bytes      int64
-	largest    wire.Location
+	largest    wire.Location // largest group started, or object written
 	hasLargest bool
+	// largestObj is the largest object written: a started group without
+	// objects is not the Largest Object (draft-18 §5.1.2, §10.2.11).
+	largestObj wire.Location
+	hasObj     bool
 	closed     bool
 	closeErr   error
 	changed    chan struct{} // closed and replaced on every change
@@ -137,11 +141,14 @@ func (t *Track) Name() wire.FullTrackName { return t.name }
 // Config returns the track's configuration.
 func (t *Track) Config() TrackConfig { return t.cfg }
 
-// Largest returns the largest location written, if any (draft-18 §10.2.11 LARGEST_OBJECT).
+// Largest returns the location of the largest object written, if any
+// (draft-18 §10.2.11 LARGEST_OBJECT). A group that was started but holds no
+// object yet does not count: a subscriber starting after it would miss the
+// group's first object.
 func (t *Track) Largest() (wire.Location, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.largest, t.hasLargest
+	return t.largestObj, t.hasObj
 }
 
 // Closed reports whether the track has ended, and why (nil for a clean end).
@@ -460,6 +467,9 @@ func (w *GroupWriter) Write(o Object) error {
 	if loc := o.Location(); !t.hasLargest || t.largest.Less(loc) {
 		t.largest = loc
 		t.hasLargest = true
+	}
+	if loc := o.Location(); !t.hasObj || t.largestObj.Less(loc) {
+		t.largestObj, t.hasObj = loc, true
 	}
 	if o.Status == wire.StatusEndOfGroup || o.Status == wire.StatusEndOfTrack {
 		g.done = true
