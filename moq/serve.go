@@ -329,11 +329,19 @@ func (sub *servedSub) passes(loc wire.Location, start wire.Location) bool {
 // readUpdates reads REQUEST_UPDATE from the subscriber; the stream's end or
 // reset cancels the subscription (§5.1, STOP_SENDING).
 func (sub *servedSub) readUpdates() {
+	goaway := false
 	for {
 		m, err := sub.rs.read()
 		if err != nil {
 			sub.cancel(fmt.Errorf("moq: subscriber cancelled: %w", err))
 			return
+		}
+		if g, ok := m.(*wire.GoAway); ok {
+			if err := sub.s.onRequestGoAway(g, &goaway); err != nil {
+				sub.s.fail(err, "subscription")
+				return
+			}
+			continue
 		}
 		u, ok := m.(*wire.RequestUpdate)
 		if !ok {

@@ -387,6 +387,21 @@ func (s *Session) onGoAway(m *wire.GoAway) error {
 	return nil
 }
 
+// onRequestGoAway checks a GOAWAY received on a request stream (draft-18
+// and -19 §10.4): it asks to migrate that one request, which goes on until
+// either end closes it. seen records the stream's first GOAWAY.
+func (s *Session) onRequestGoAway(m *wire.GoAway, seen *bool) error {
+	if *seen {
+		return &wire.Error{Code: wire.ErrProtocolViolation, Reason: "second GOAWAY on a request stream"}
+	}
+	if !s.isClient && m.NewSessionURI != "" {
+		return &wire.Error{Code: wire.ErrProtocolViolation, Reason: "GOAWAY from client with a URI"}
+	}
+	*seen = true
+	s.log.Info("moq: peer is migrating a request", "new_uri", m.NewSessionURI, "timeout_ms", m.Timeout)
+	return nil
+}
+
 // GoAway tells the peer this session will end (draft-18 §10.4 {#message-goaway}):
 // a server may name a new session URI; timeout is how long it waits before
 // closing with GOAWAY_TIMEOUT (0: no specific timeout). New requests from the

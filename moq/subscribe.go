@@ -367,6 +367,7 @@ func (sub *Subscription) joinFetch(ctx context.Context) {
 
 // readDone waits for PUBLISH_DONE or the end of the request stream.
 func (sub *Subscription) readDone() {
+	goaway := false
 	for {
 		m, err := sub.rs.read()
 		if err != nil {
@@ -409,6 +410,11 @@ func (sub *Subscription) readDone() {
 			select {
 			case sub.updates <- &RequestError{Code: m.Code, Reason: m.Reason}:
 			default:
+			}
+		case *wire.GoAway:
+			if err := sub.s.onRequestGoAway(m, &goaway); err != nil {
+				sub.s.fail(err, "subscription")
+				return
 			}
 		default:
 			sub.s.fail(&wire.Error{Code: wire.ErrProtocolViolation, Reason: fmt.Sprintf("unexpected message 0x%x on a subscription", m.Type())}, "subscription")
