@@ -122,12 +122,24 @@ func (sub *Subscription) Update(ctx context.Context, p wire.Params) error {
 	}
 	sub.updateMu.Lock()
 	defer sub.updateMu.Unlock()
+	select { // a late answer to an earlier update that gave up waiting
+	case <-sub.updates:
+	default:
+	}
 	if err := sub.rs.write(&wire.RequestUpdate{RequestID: id, Params: p}); err != nil {
 		return err
 	}
+	// Bounded like every request's response (Limits.RequestTimeout); a
+	// subscription that ends meanwhile gets no answer.
+	timer := time.NewTimer(sub.s.lim.RequestTimeout)
+	defer timer.Stop()
 	select {
 	case err := <-sub.updates:
 		return err
+	case <-timer.C:
+		return &RequestError{Code: wire.RequestTimeout, Reason: "no answer to REQUEST_UPDATE"}
+	case <-sub.track.Done():
+		return fmt.Errorf("moq: subscription ended before REQUEST_UPDATE was answered: %w", ErrTrackClosed)
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	case <-sub.s.ctx.Done():
