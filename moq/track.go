@@ -109,11 +109,15 @@ type Track struct {
 	closed     bool
 	closeErr   error
 	changed    chan struct{} // closed and replaced on every change
-	done       chan struct{} // closed when the track ends
-	readers    int
-	idle       chan struct{} // closed and replaced when readers drops to 0
-	objects    uint64        // objects written, for accounting
-	written    uint64        // payload bytes written
+	// groupsChanged is closed and replaced when a group is added, a reader
+	// closes or the track ends: NextGroup waits on it, so a reader waiting
+	// for the next group is not woken by every object of the current one.
+	groupsChanged chan struct{}
+	done          chan struct{} // closed when the track ends
+	readers       int
+	idle          chan struct{} // closed and replaced when readers drops to 0
+	objects       uint64        // objects written, for accounting
+	written       uint64        // payload bytes written
 	// Groups evicted from the cache before their end: they are still
 	// written, so their bytes are bounded apart from the cache's.
 	evictedOpen      map[*group]struct{}
@@ -131,7 +135,7 @@ type group struct {
 
 // NewTrack creates a track and the writer that feeds it.
 func NewTrack(name wire.FullTrackName, cfg *TrackConfig) (*Track, *TrackWriter) {
-	t := &Track{name: name, cfg: cfg.withDefaults(), changed: make(chan struct{}), done: make(chan struct{}), idle: make(chan struct{})}
+	t := &Track{name: name, cfg: cfg.withDefaults(), changed: make(chan struct{}), groupsChanged: make(chan struct{}), done: make(chan struct{}), idle: make(chan struct{})}
 	return t, &TrackWriter{t: t}
 }
 
@@ -190,6 +194,14 @@ func (t *Track) Idle() <-chan struct{} {
 func (t *Track) notifyLocked() {
 	close(t.changed)
 	t.changed = make(chan struct{})
+}
+
+// notifyGroupsLocked wakes the waiters for a new group or the track's end
+// (and, through notifyLocked, every other waiter).
+func (t *Track) notifyGroupsLocked() {
+	close(t.groupsChanged)
+	t.groupsChanged = make(chan struct{})
+	t.notifyLocked()
 }
 
 // findLocked returns the cached group with the given ID.
@@ -301,7 +313,7 @@ func (t *Track) insertLocked(id uint64) *group {
 		t.hasLargest = true
 	}
 	t.evictLocked()
-	t.notifyLocked()
+	t.notifyGroupsLocked()
 	return g
 }
 
@@ -344,7 +356,7 @@ func (t *Track) waitForPredecessor(ctx context.Context, id, first uint64, timeou
 	for {
 		t.mu.Lock()
 		ok := id <= first || (t.hasLargest && t.largest.Group+1 >= id) || t.closed
-		changed := t.changed
+		changed := t.groupsChanged
 		t.mu.Unlock()
 		if ok {
 			return
@@ -410,7 +422,7 @@ func (w *TrackWriter) Close(err error) {
 		end(g)
 	}
 	t.evictedOpen, t.evictedOpenBytes = nil, 0
-	t.notifyLocked()
+	t.notifyGroupsLocked()
 }
 
 // GroupWriter appends objects to one group.
@@ -555,7 +567,7 @@ func (r *TrackReader) Close() {
 			close(t.idle)
 			t.idle = make(chan struct{})
 		}
-		t.notifyLocked()
+		t.notifyGroupsLocked()
 	})
 }
 
@@ -598,7 +610,7 @@ func (r *TrackReader) NextGroup(ctx context.Context) (*GroupReader, error) {
 			}
 			return nil, err
 		}
-		changed := t.changed
+		changed := t.groupsChanged
 		t.mu.Unlock()
 		select {
 		case <-changed:
