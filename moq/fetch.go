@@ -44,6 +44,20 @@ type FetchStream struct {
 	err     error
 	closed  bool
 	started bool
+	ended   bool // the data stream ended
+	okSeen  bool // FETCH_OK was read
+}
+
+// finishLocked ends this side of the request stream once both FETCH_OK was
+// read and the data stream ended (draft-18 §5.2): the publisher's watch for
+// a cancellation returns, and the session forgets the fetch.
+func (f *FetchStream) finishLocked() {
+	if !f.ended || !f.okSeen || f.closed {
+		return
+	}
+	f.closed = true
+	f.rs.str.Close()
+	f.rs.str.CancelRead(uint64(wire.ResetCancelled))
 }
 
 // EndOfTrack reports whether FETCH_OK said the range reaches the track's end.
@@ -135,7 +149,9 @@ func (s *Session) Fetch(ctx context.Context, req *FetchRequest) (*FetchStream, e
 		s.mu.Unlock()
 		return nil, err
 	}
+	f.mu.Lock()
 	f.rs = rs
+	f.mu.Unlock()
 	resp, err := s.response(ctx, rs)
 	if err != nil {
 		f.Close()
@@ -147,7 +163,11 @@ func (s *Session) Fetch(ctx context.Context, req *FetchRequest) (*FetchStream, e
 		s.fail(err, "fetch")
 		return nil, err
 	}
+	f.mu.Lock()
 	f.ok = ok
+	f.okSeen = true
+	f.finishLocked()
+	f.mu.Unlock()
 	return f, nil
 }
 
@@ -175,6 +195,15 @@ func (s *Session) readFetchStream(str ReceiveStream, r *bufio.Reader) {
 	}
 	f.started = true
 	f.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.fetches, hdr.RequestID)
+		s.mu.Unlock()
+		f.mu.Lock()
+		f.ended = true
+		f.finishLocked()
+		f.mu.Unlock()
+	}()
 	defer close(f.objects)
 	fr := wire.NewFetchReader(r, f.order, s.lim.Wire)
 	for {
