@@ -486,14 +486,21 @@ func (s *Session) readSubgroup(str ReceiveStream, r *bufio.Reader, typ uint64) {
 	// arrival): wait briefly for the groups before this one, so readers do
 	// not skip a group that is a few microseconds late.
 	sub.track.waitForPredecessor(s.ctx, hdr.Group, sub.firstGroup, reorderWait)
-	gw, err := sub.writer.OpenGroup(hdr.Group)
-	if err != nil || gw == nil {
-		str.CancelRead(uint64(wire.ResetCancelled))
-		return
-	}
+	// Count the stream before its group exists: a newer group's stream
+	// calling CloseGroupsBefore in between must not end this group as empty.
 	sub.mu.Lock()
 	sub.subgroup[hdr.Group]++
 	sub.mu.Unlock()
+	gw, err := sub.writer.OpenGroup(hdr.Group)
+	if err != nil || gw == nil {
+		sub.mu.Lock()
+		if sub.subgroup[hdr.Group]--; sub.subgroup[hdr.Group] <= 0 {
+			delete(sub.subgroup, hdr.Group)
+		}
+		sub.mu.Unlock()
+		str.CancelRead(uint64(wire.ResetCancelled))
+		return
+	}
 	sub.writer.CloseGroupsBefore(hdr.Group, func(id uint64) bool {
 		sub.mu.Lock()
 		defer sub.mu.Unlock()
