@@ -264,8 +264,13 @@ func (s *Session) serveFetch(rs *requestStream, m *wire.Fetch) {
 		}
 		t = sub.track
 		sub.mu.Lock()
-		j := sub.joining
+		j, forward := sub.joining, sub.forward
 		sub.mu.Unlock()
+		if !forward {
+			// Only a forwarding subscription can be joined (§10.12.2).
+			rs.refuse(&RequestError{Code: wire.RequestInvalidRange, Reason: "the joined subscription has Forward State 0"})
+			return
+		}
 		end = j
 		if m.FetchType == wire.FetchRelativeJoining {
 			if m.JoiningStart > j.Group {
