@@ -142,6 +142,9 @@ func (r *Relay) Start(ctx context.Context) error {
 	// TCP may be taken on UDP: try a few.
 	mux := r.httpHandler()
 	var lastErr error
+	// Everything the sessions read (the public address, the name) is set
+	// before the server starts serving: sessions arrive at once.
+	defaultPublic := r.cfg.PublicAddr == ""
 	for attempt := 0; attempt < 8; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -151,6 +154,9 @@ func (r *Relay) Start(ctx context.Context) error {
 			return fmt.Errorf("relay: listen tcp %s: %w", r.cfg.Listen, err)
 		}
 		bound := net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+		if defaultPublic {
+			r.cfg.PublicAddr = ""
+		}
 		if r.cfg.PublicAddr == "" {
 			r.name = r.cfg.Name
 			if r.name == "" {
@@ -158,6 +164,9 @@ func (r *Relay) Start(ctx context.Context) error {
 			}
 		} else if r.name = r.cfg.Name; r.name == "" {
 			r.name = r.cfg.PublicAddr
+		}
+		if defaultPublic {
+			r.cfg.PublicAddr = bound
 		}
 		srv := &moq.Server{TLSConfig: r.tlsConf, Config: r.moqConfig(), HTTPHandler: mux}
 		a, err := srv.Listen(bound)
@@ -170,9 +179,6 @@ func (r *Relay) Start(ctx context.Context) error {
 			continue
 		}
 		r.srv, r.tcp, r.addr = srv, ln, a.(*net.UDPAddr)
-		if r.cfg.PublicAddr == "" {
-			r.cfg.PublicAddr = bound
-		}
 		break
 	}
 	if r.tcp == nil {
