@@ -45,23 +45,12 @@ func (a *Announcement) Close() {
 // (draft-18 §6.2). The peer then sends SUBSCRIBE and FETCH requests for them,
 // answered from Config.Tracks.
 func (s *Session) PublishNamespace(ctx context.Context, ns wire.Namespace, authToken []byte) (*Announcement, error) {
-	id, err := s.newRequestID()
+	_, rs, err := roundTrip[*wire.RequestOK](ctx, s, func(id uint64) wire.Message {
+		m := &wire.PublishNamespace{RequestID: id, Namespace: ns}
+		authParams(&m.Params, authToken)
+		return m
+	})
 	if err != nil {
-		return nil, err
-	}
-	m := &wire.PublishNamespace{RequestID: id, Namespace: ns}
-	authParams(&m.Params, authToken)
-	rs, err := s.openRequest(ctx, m)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := s.response(ctx, rs)
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := resp.(*wire.RequestOK); !ok {
-		err := &wire.Error{Code: wire.ErrProtocolViolation, Reason: fmt.Sprintf("PUBLISH_NAMESPACE answered with message 0x%x", resp.Type())}
-		s.fail(err, "publish namespace")
 		return nil, err
 	}
 	a := &Announcement{rs: rs, namespace: ns, done: make(chan struct{})}
@@ -106,32 +95,22 @@ func (s *Session) Publish(ctx context.Context, t *Track, opts *PublishOptions) (
 	if opts == nil {
 		opts = &PublishOptions{}
 	}
-	id, err := s.newRequestID()
-	if err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
 	alias := s.nextAlias
 	s.nextAlias++
 	s.mu.Unlock()
-	m := &wire.Publish{RequestID: id, Track: t.Name(), TrackAlias: alias, Properties: t.cfg.Properties}
 	largest, has := t.Largest()
-	if has {
-		m.Params.LargestObject = s.largestParam(largest)
-	}
-	authParams(&m.Params, opts.AuthToken)
-	rs, err := s.openRequest(ctx, m)
+	var id uint64
+	ok, rs, err := roundTrip[*wire.RequestOK](ctx, s, func(reqID uint64) wire.Message {
+		id = reqID
+		m := &wire.Publish{RequestID: id, Track: t.Name(), TrackAlias: alias, Properties: t.cfg.Properties}
+		if has {
+			m.Params.LargestObject = s.largestParam(largest)
+		}
+		authParams(&m.Params, opts.AuthToken)
+		return m
+	})
 	if err != nil {
-		return nil, err
-	}
-	resp, err := s.response(ctx, rs)
-	if err != nil {
-		return nil, err
-	}
-	ok, isOK := resp.(*wire.RequestOK)
-	if !isOK {
-		err := &wire.Error{Code: wire.ErrProtocolViolation, Reason: fmt.Sprintf("PUBLISH answered with message 0x%x", resp.Type())}
-		s.fail(err, "publish")
 		return nil, err
 	}
 	sub := &servedSub{
@@ -249,23 +228,12 @@ func (n *NamespaceSubscription) Close() {
 // SubscribeNamespace asks the peer for the namespaces under prefix
 // (draft-18 §10.18 {#message-subscribe-ns}).
 func (s *Session) SubscribeNamespace(ctx context.Context, prefix wire.Namespace, authToken []byte) (*NamespaceSubscription, error) {
-	id, err := s.newRequestID()
+	_, rs, err := roundTrip[*wire.RequestOK](ctx, s, func(id uint64) wire.Message {
+		m := &wire.SubscribeNamespace{RequestID: id, Prefix: prefix}
+		authParams(&m.Params, authToken)
+		return m
+	})
 	if err != nil {
-		return nil, err
-	}
-	m := &wire.SubscribeNamespace{RequestID: id, Prefix: prefix}
-	authParams(&m.Params, authToken)
-	rs, err := s.openRequest(ctx, m)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := s.response(ctx, rs)
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := resp.(*wire.RequestOK); !ok {
-		err := &wire.Error{Code: wire.ErrProtocolViolation, Reason: fmt.Sprintf("SUBSCRIBE_NAMESPACE answered with message 0x%x", resp.Type())}
-		s.fail(err, "subscribe namespace")
 		return nil, err
 	}
 	return &NamespaceSubscription{rs: rs, prefix: prefix}, nil
@@ -280,27 +248,46 @@ type TrackStatusResult struct {
 
 // TrackStatus asks the peer for a track's status without subscribing.
 func (s *Session) TrackStatus(ctx context.Context, name wire.FullTrackName, authToken []byte) (*TrackStatusResult, error) {
-	id, err := s.newRequestID()
-	if err != nil {
-		return nil, err
+	ok, rs, err := roundTrip[*wire.RequestOK](ctx, s, func(id uint64) wire.Message {
+		m := &wire.TrackStatus{RequestID: id, Track: name}
+		authParams(&m.Params, authToken)
+		return m
+	})
+	if rs != nil {
+		defer rs.str.CancelRead(uint64(wire.ResetCancelled))
 	}
-	m := &wire.TrackStatus{RequestID: id, Track: name}
-	authParams(&m.Params, authToken)
-	rs, err := s.openRequest(ctx, m)
 	if err != nil {
-		return nil, err
-	}
-	defer rs.str.CancelRead(uint64(wire.ResetCancelled))
-	resp, err := s.response(ctx, rs)
-	if err != nil {
-		return nil, err
-	}
-	ok, isOK := resp.(*wire.RequestOK)
-	if !isOK {
-		err := &wire.Error{Code: wire.ErrProtocolViolation, Reason: fmt.Sprintf("TRACK_STATUS answered with message 0x%x", resp.Type())}
-		s.fail(err, "track status")
 		return nil, err
 	}
 	rs.str.Close()
 	return &TrackStatusResult{Largest: ok.Params.LargestObject, Properties: ok.Properties}, nil
+}
+
+// roundTrip sends a request built with a fresh request ID on its own request
+// stream and waits for the answer of type T (draft-18 §3.3); a REQUEST_ERROR
+// is a *RequestError, any other answer a PROTOCOL_VIOLATION. The stream is
+// returned whenever it was opened, for the caller to keep or end.
+func roundTrip[T wire.Message](ctx context.Context, s *Session, build func(id uint64) wire.Message) (T, *requestStream, error) {
+	var zero T
+	id, err := s.newRequestID()
+	if err != nil {
+		return zero, nil, err
+	}
+	m := build(id)
+	rs, err := s.openRequest(ctx, m)
+	if err != nil {
+		return zero, nil, err
+	}
+	resp, err := s.response(ctx, rs)
+	if err != nil {
+		return zero, rs, err
+	}
+	ok, isOK := resp.(T)
+	if !isOK {
+		err := &wire.Error{Code: wire.ErrProtocolViolation, Reason: fmt.Sprintf("%s answered with %s",
+			wire.MessageName(s.version, m.Type()), wire.MessageName(s.version, resp.Type()))}
+		s.fail(err, wire.MessageName(s.version, m.Type()))
+		return zero, rs, err
+	}
+	return ok, rs, nil
 }
