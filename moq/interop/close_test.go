@@ -6,24 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/tributary-live/tributary/moq"
 	"github.com/tributary-live/tributary/moq/wire"
 )
-
-// knownBug skips a test that pins a known interop bug (in our moq package or
-// in the peer) not yet fixed or worked around, so that `make test` stays
-// green; TRIBUTARY_KNOWN_BUGS=1 runs it, and it fails until the bug is gone,
-// when the skip goes.
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("TRIBUTARY_KNOWN_BUGS") != "1" {
-		t.Skip("known interop bug, run with TRIBUTARY_KNOWN_BUGS=1: " + what)
-	}
-}
 
 // TestPeerGracefulCloseSeenAsNoError: when a peer ends a session with
 // NO_ERROR (draft-18 §3.5), the other side's session must report that close
