@@ -262,9 +262,10 @@ func (s *Session) applyPeerSetup(su *wire.Setup) error {
 	if strings.HasPrefix(s.peerImpl, "moq-lite-js") {
 		// @moq/net 0.3.x writes and reads LARGEST_OBJECT with a length
 		// prefix the drafts do not have (docs/ARCHITECTURE.md, moq/wire):
-		// read its form, and send it none.
+		// read its form, and send it none. 0.1.x (under @moq/publish 0.2)
+		// puts GROUP_ORDER in SUBSCRIBE_OK: read it and drop it.
 		wl := *s.lim.Wire
-		wl.Quirks |= wire.QuirkLengthPrefixedLocation | wire.QuirkVarintUint8
+		wl.Quirks |= wire.QuirkLengthPrefixedLocation | wire.QuirkVarintUint8 | wire.QuirkMisplacedParams
 		s.lim.Wire = &wl
 		s.quirkNoLargest = true
 	}

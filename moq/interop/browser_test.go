@@ -147,7 +147,7 @@ func testBrowserPublishes(t *testing.T, d browserDraft, early bool) {
 		res.logTo(t)
 		t.Fatalf("browser finished before announcing: %s", res.Error)
 	case <-time.After(20 * time.Second):
-		t.Fatalf("no PUBLISH_NAMESPACE from the browser within 20s; chromium output:\n%s", peer.stderr.String())
+		t.Fatalf("no PUBLISH_NAMESPACE from the browser within 20s; chromium output:\n%s", peer.output())
 	}
 	if got, want := a.ns.String(), wire.NewNamespace("tributary", "interop", "browser").String(); got != want {
 		t.Errorf("announced namespace %s, want %s", got, want)
@@ -266,7 +266,7 @@ func TestGoPublishesToBrowser(t *testing.T) {
 				res.logTo(t)
 				t.Fatalf("browser finished before subscribing: %s", res.Error)
 			case <-time.After(20 * time.Second):
-				t.Fatalf("no SUBSCRIBE from the browser within 20s; chromium output:\n%s", peer.stderr.String())
+				t.Fatalf("no SUBSCRIBE from the browser within 20s; chromium output:\n%s", peer.output())
 			}
 			if s.Version() != d.version {
 				t.Errorf("session version %v, want %v", s.Version(), d.version)

@@ -1,22 +1,16 @@
 package interop_test
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tributary-live/tributary/moq/interop/browsertest"
 )
 
 // The browser peer is moq/interop/browser (@moq/net in headless Chromium),
@@ -56,167 +50,97 @@ type browserObject struct {
 
 // browserPeer is one running Chromium with the peer page.
 type browserPeer struct {
-	t       *testing.T
-	results chan browserResult
-	stderr  *boundedBuffer
-	gate    chan struct{} // closed by open(): releases the page's GET /gate
+	t *testing.T
+	*browsertest.Peer
+	results chan browserResult // the page's posts, decoded
 }
 
 // open releases the page waiting at its gate (query parameter gate=1).
-func (p *browserPeer) open() { close(p.gate) }
+func (p *browserPeer) open() { p.Open() }
 
-// browserFixture returns the bundle and Chromium paths, skipping (or failing
-// under TRIBUTARY_REQUIRE_FIXTURES=1) when the fixture is not prepared.
-func browserFixture(t *testing.T) (bundle, chromium string) {
-	t.Helper()
-	bundle = os.Getenv("TRIBUTARY_BROWSER_BUNDLE")
-	chromium = os.Getenv("TRIBUTARY_CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	missing := ""
-	if bundle == "" {
-		missing = "TRIBUTARY_BROWSER_BUNDLE is not set"
-	} else if _, err := os.Stat(bundle); err != nil {
-		missing = fmt.Sprintf("bundle %s: %v", bundle, err)
-	} else if _, err := os.Stat(chromium); err != nil {
-		missing = fmt.Sprintf("chromium %s: %v", chromium, err)
-	}
-	if missing != "" {
-		msg := "browser fixture missing (" + missing + "): run `source scripts/fixtures/browser.sh` first"
-		if os.Getenv("TRIBUTARY_REQUIRE_FIXTURES") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return bundle, chromium
-}
+// output is what Chromium printed, for a failing test.
+func (p *browserPeer) output() string { return p.Output() }
 
-const browserPage = `<!doctype html><html><head><meta charset="utf-8"><title>tributary interop peer</title></head>
-<body><script type="module" src="/peer.js"></script></body></html>`
-
-// startBrowser serves the peer page on loopback and opens it in headless
-// Chromium with the given scenario parameters. Chromium is killed in
-// t.Cleanup.
+// startBrowser opens the @moq/net peer page (moq/interop/browser/src/main.js)
+// in headless Chromium with the given scenario parameters.
 func startBrowser(t *testing.T, scenario url.Values) *browserPeer {
 	t.Helper()
-	bundlePath, chromium := browserFixture(t)
-	bundle, err := os.ReadFile(bundlePath)
-	if err != nil {
-		t.Fatalf("read bundle: %v", err)
-	}
-	p := &browserPeer{t: t, results: make(chan browserResult, 8), stderr: &boundedBuffer{max: 256 << 10}, gate: make(chan struct{})}
-
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		io.WriteString(w, browserPage)
-	})
-	mux.HandleFunc("GET /peer.js", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/javascript")
-		w.Write(bundle)
-	})
-	mux.HandleFunc("GET /gate", func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-p.gate:
-			w.WriteHeader(http.StatusNoContent)
-		case <-r.Context().Done():
-		case <-time.After(30 * time.Second):
-			http.Error(w, "gate not opened within 30s", http.StatusGatewayTimeout)
+	bundle, chromium := browsertest.Fixture(t, browsertest.EnvPeerBundle)
+	p := &browserPeer{t: t, Peer: browsertest.Start(t, browsertest.Options{Bundle: bundle, Chromium: chromium, Query: scenario}),
+		results: make(chan browserResult, 8)}
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	go func() {
+		for {
+			select {
+			case raw := <-p.Results():
+				var res browserResult
+				if err := json.Unmarshal(raw, &res); err != nil {
+					res = browserResult{Phase: "done", Error: "undecodable result: " + err.Error()}
+				}
+				select {
+				case p.results <- res:
+				case <-done:
+					return
+				}
+			case <-done:
+				return
+			}
 		}
-	})
-	mux.HandleFunc("POST /result", func(w http.ResponseWriter, r *http.Request) {
-		var res browserResult
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<20)).Decode(&res); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		select {
-		case p.results <- res:
-		default:
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-
-	page := "http://" + ln.Addr().String() + "/?" + scenario.Encode()
-	profile := t.TempDir()
-	cmd := exec.Command(chromium,
-		"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--disable-extensions", "--enable-logging=stderr", "--v=0",
-		"--user-data-dir="+profile, page)
-	cmd.Stdout = p.stderr
-	cmd.Stderr = p.stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		// Chromium's helpers share its process group: end the group we started.
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			t.Errorf("chromium (pid %d) did not exit after SIGKILL", cmd.Process.Pid)
-		}
-	})
+	}()
 	return p
+}
+
+// next decodes the page's next result, or reports false after d.
+func (p *browserPeer) next(d time.Duration) (browserResult, bool) {
+	select {
+	case res := <-p.results:
+		return res, true
+	case <-time.After(d):
+		return browserResult{}, false
+	}
 }
 
 // wait returns the next result the page posts, failing the test after d.
 func (p *browserPeer) wait(d time.Duration) browserResult {
 	p.t.Helper()
-	select {
-	case res := <-p.results:
-		return res
-	case <-time.After(d):
-		p.t.Fatalf("browser peer posted no result within %v; chromium output:\n%s", d, p.stderr.String())
-		return browserResult{}
+	res, ok := p.next(d)
+	if !ok {
+		p.t.Fatalf("browser peer posted no result within %v; chromium output:\n%s", d, p.output())
 	}
+	return res
 }
 
 // waitPhase returns the page's next result of the given phase, or its final
 // result if that comes first, failing the test after d.
 func (p *browserPeer) waitPhase(phase string, d time.Duration) browserResult {
 	p.t.Helper()
-	deadline := time.After(d)
+	deadline := time.Now().Add(d)
 	for {
-		select {
-		case res := <-p.results:
-			if res.Phase == phase || res.Phase == "done" {
-				return res
-			}
-		case <-deadline:
-			p.t.Fatalf("browser peer posted no %q result within %v; chromium output:\n%s", phase, d, p.stderr.String())
-			return browserResult{}
+		res, ok := p.next(time.Until(deadline))
+		if !ok {
+			p.t.Fatalf("browser peer posted no %q result within %v; chromium output:\n%s", phase, d, p.output())
+		}
+		if res.Phase == phase || res.Phase == "done" {
+			return res
 		}
 	}
 }
 
-// logNext waits up to d for the page's next result and logs it, for a test
-// that is about to fail.
+// logNext waits up to d for the page's next results and logs them, for a
+// test that is about to fail.
 func (p *browserPeer) logNext(t *testing.T, d time.Duration) {
 	t.Helper()
-	deadline := time.After(d)
+	deadline := time.Now().Add(d)
 	for {
-		select {
-		case res := <-p.results:
-			t.Logf("browser result: phase=%s ok=%v error=%q", res.Phase, res.OK, res.Error)
-			res.logTo(t)
-			if res.Phase == "done" {
-				return
-			}
-		case <-deadline:
+		res, ok := p.next(time.Until(deadline))
+		if !ok {
 			t.Logf("browser posted no final result within %v", d)
+			return
+		}
+		t.Logf("browser result: phase=%s ok=%v error=%q", res.Phase, res.OK, res.Error)
+		res.logTo(t)
+		if res.Phase == "done" {
 			return
 		}
 	}
@@ -241,32 +165,6 @@ func (r browserResult) logTo(t *testing.T) {
 func certHash(der []byte) string {
 	sum := sha256.Sum256(der)
 	return hex.EncodeToString(sum[:])
-}
-
-// boundedBuffer keeps the first max bytes written to it.
-type boundedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	max int
-}
-
-func (b *boundedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if room := b.max - b.buf.Len(); room > 0 {
-		if len(p) > room {
-			b.buf.Write(p[:room])
-		} else {
-			b.buf.Write(p)
-		}
-	}
-	return len(p), nil
-}
-
-func (b *boundedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // payload is the deterministic object payload, the same function as payload()

@@ -93,7 +93,7 @@ func TestTributaryRelayBrowserChain(t *testing.T) {
 			deadline := time.Now().Add(20 * time.Second)
 			for !slices.Contains(a.Stats().Announced, "relay.test/interop/browser") {
 				if time.Now().After(deadline) {
-					t.Fatalf("relay A saw no PUBLISH_NAMESPACE from the browser within 20s; chromium:\n%s", pub.stderr.String())
+					t.Fatalf("relay A saw no PUBLISH_NAMESPACE from the browser within 20s; chromium:\n%s", pub.output())
 				}
 				select {
 				case res := <-pub.results:

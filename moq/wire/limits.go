@@ -54,6 +54,14 @@ const (
 	// tried first: a single byte 0x80-0xBF is a valid uint8 but the start of
 	// a two-byte varint, so only a failed strict parse falls back.
 	QuirkVarintUint8
+	// QuirkMisplacedParams reads and ignores a known message parameter that
+	// appears in a message whose parameter list does not name it, instead of
+	// closing the session. @moq/net 0.1.x ("moq-lite-js", the version
+	// @moq/publish 0.2 bundles) sends GROUP_ORDER in SUBSCRIBE_OK, which
+	// drafts 18 and 19 (§10.2, "GROUP ORDER Parameter") allow only in
+	// SUBSCRIBE, SUBSCRIBE_TRACKS (19) and FETCH. Unknown parameter types
+	// still close the session (§10.2).
+	QuirkMisplacedParams
 )
 
 // Draft maxima that no Limits value may exceed.

@@ -379,7 +379,8 @@ func (d *decoder) params(v Version, msgType uint64) Params {
 			d.fail(protocolViolation("unknown parameter type 0x%x", t))
 			return p
 		}
-		if allowed&(1<<t) == 0 {
+		misplaced := allowed&(1<<t) == 0
+		if misplaced && d.lim.Quirks&QuirkMisplacedParams == 0 {
 			d.fail(protocolViolation("parameter %s not allowed in message 0x%x", paramName(t), msgType))
 			return p
 		}
@@ -388,6 +389,10 @@ func (d *decoder) params(v Version, msgType uint64) Params {
 			return p
 		}
 		seen |= 1 << t
+		var kept Params
+		if misplaced {
+			kept = p // the value is read for its length, then dropped
+		}
 		switch t {
 		case ParamObjectDeliveryTimeout:
 			p.ObjectDeliveryTimeout = Ptr(d.varint(paramName(t)))
@@ -465,6 +470,9 @@ func (d *decoder) params(v Version, msgType uint64) Params {
 		case ParamTrackNamespacePrefix:
 			ns := d.namespace(paramName(t))
 			p.TrackNamespacePrefix = &ns
+		}
+		if misplaced {
+			p = kept
 		}
 	}
 	return p

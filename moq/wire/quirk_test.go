@@ -41,3 +41,37 @@ func TestQuirkVarintUint8(t *testing.T) {
 		t.Fatalf("strict message under the quirk: %v %+v", err, m)
 	}
 }
+
+// TestQuirkMisplacedParams decodes a draft-19 SUBSCRIBE_OK as @moq/net 0.1.9
+// (under @moq/publish 0.2.17) writes it: track alias 5 and a GROUP_ORDER
+// parameter, which §10.2 allows only in SUBSCRIBE, SUBSCRIBE_TRACKS and
+// FETCH. Strictly it closes the session; under the quirk it is read and
+// dropped. An unknown parameter type is refused either way.
+func TestQuirkMisplacedParams(t *testing.T) {
+	raw, err := hex.DecodeString(strings.ReplaceAll("04 0004 05 01 22 01", " ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadMessage(bytes.NewReader(raw), Draft19, nil); err == nil || !strings.Contains(err.Error(), "not allowed") {
+		t.Fatalf("strict decoding of GROUP_ORDER in SUBSCRIBE_OK: %v", err)
+	}
+	lim := DefaultLimits()
+	lim.Quirks = QuirkMisplacedParams
+	m, err := ReadMessage(bytes.NewReader(raw), Draft19, lim)
+	if err != nil {
+		t.Fatalf("with QuirkMisplacedParams: %v", err)
+	}
+	ok := m.(*SubscribeOK)
+	if ok.TrackAlias != 5 || ok.Params.GroupOrder != nil {
+		t.Fatalf("decoded %+v, want alias 5 and the misplaced GROUP_ORDER dropped", ok)
+	}
+	// A misplaced value outside its range is still a violation.
+	bad, _ := hex.DecodeString("040004050122" + "07")
+	if _, err := ReadMessage(bytes.NewReader(bad), Draft19, lim); err == nil {
+		t.Fatal("GROUP_ORDER 7 accepted under the quirk")
+	}
+	unknown, _ := hex.DecodeString("040004050130" + "01")
+	if _, err := ReadMessage(bytes.NewReader(unknown), Draft19, lim); err == nil || !strings.Contains(err.Error(), "unknown parameter") {
+		t.Fatalf("unknown parameter under the quirk: %v", err)
+	}
+}
