@@ -272,23 +272,44 @@ func (p *Player) finish(err error) {
 	}
 }
 
-// run reads the catalog, starts the tracks and waits for them.
+// run reads the catalog, starts the tracks, and follows the catalog's
+// updates until the player stops: a rendition that appears later (a
+// broadcaster who turns the camera on after the microphone) is started then.
 func (p *Player) run() {
 	defer p.wg.Done()
-	cat, sub, err := p.catalog()
+	cat, feed, err := p.catalog()
 	if err != nil {
 		p.cancel(err)
 		p.finish(err)
 		return
 	}
-	if sub != nil {
-		defer sub.Close()
+	defer feed.close()
+	// A catalog with no tracks yet is a broadcast whose encoders have not
+	// started: wait for the next one.
+	for len(cat.Tracks) == 0 {
+		p.log.Info("player: the catalog lists no tracks yet; waiting for an update")
+		if cat, err = feed.next(p.ctx); err != nil {
+			err = fmt.Errorf("player: catalog of %s: %w", p.ns, err)
+			p.cancel(err)
+			p.finish(context.Cause(p.ctx))
+			return
+		}
 	}
 	if err := p.startTracks(cat); err != nil {
 		p.cancel(err)
 		p.wg.Wait()
 		p.finish(err)
 		return
+	}
+	for {
+		next, err := feed.next(p.ctx)
+		if err != nil {
+			if p.ctx.Err() == nil {
+				p.log.Debug("player: catalog track ended", "err", err)
+			}
+			break
+		}
+		p.addTracks(next)
 	}
 	<-p.ctx.Done()
 	cause := context.Cause(p.ctx)
@@ -300,15 +321,15 @@ func (p *Player) run() {
 
 // catalog subscribes to the broadcast's catalog tracks, MSF ("catalog")
 // and hang ("catalog.json") at the same time, and returns the first complete
-// catalog either gives: a relay may hold a subscription to a track nobody
-// publishes instead of refusing it.
-func (p *Player) catalog() (*msf.Catalog, *moq.Subscription, error) {
+// catalog either gives with the feed of its updates: a relay may hold a
+// subscription to a track nobody publishes instead of refusing it.
+func (p *Player) catalog() (*msf.Catalog, *catalogFeed, error) {
 	ctx, cancel := context.WithTimeout(p.ctx, 15*time.Second)
 	defer cancel()
 	type result struct {
-		cat *msf.Catalog
-		sub *moq.Subscription
-		err error
+		cat  *msf.Catalog
+		feed *catalogFeed
+		err  error
 	}
 	names := []string{msf.TrackName, hang.CatalogTrack}
 	results := make(chan result, len(names))
@@ -320,14 +341,15 @@ func (p *Player) catalog() (*msf.Catalog, *moq.Subscription, error) {
 				results <- result{err: fmt.Errorf("%s: %w", name, err)}
 				return
 			}
-			cat, err := p.readCatalog(ctx, sub, name)
+			feed := &catalogFeed{p: p, name: name, sub: sub, r: sub.Track().Reader(nil)}
+			cat, err := feed.next(ctx)
 			if err != nil {
-				sub.Close()
+				feed.close()
 				results <- result{err: fmt.Errorf("%s: %w", name, err)}
 				return
 			}
 			p.log.Info("player: catalog", "track", name, "tracks", len(cat.Tracks))
-			results <- result{cat: cat, sub: sub}
+			results <- result{cat: cat, feed: feed}
 		}()
 	}
 	var errs []error
@@ -343,55 +365,57 @@ func (p *Player) catalog() (*msf.Catalog, *moq.Subscription, error) {
 			cancel() // stop the other reader
 			continue
 		}
-		r.sub.Close()
+		r.feed.close()
 	}
 	if won != nil {
-		return won.cat, won.sub, nil
+		return won.cat, won.feed, nil
 	}
 	return nil, nil, fmt.Errorf("player: no catalog for %s: %w", p.ns, errors.Join(errs...))
 }
 
-func (p *Player) readCatalog(ctx context.Context, sub *moq.Subscription, name string) (*msf.Catalog, error) {
-	r := sub.Track().Reader(nil)
-	defer r.Close()
-	var mr msf.Reader
+// catalogFeed reads one catalog track: each next returns the catalog as of
+// the next usable object (a full MSF catalog or one with a delta applied; a
+// hang catalog.json document).
+type catalogFeed struct {
+	p    *Player
+	name string
+	sub  *moq.Subscription
+	r    *moq.TrackReader
+	g    *moq.GroupReader // the group being read, nil between groups
+	mr   msf.Reader
+}
+
+func (f *catalogFeed) close() {
+	f.r.Close()
+	f.sub.Close()
+}
+
+// next returns the next catalog. Objects that do not parse are logged and
+// skipped; after 64 groups without a usable one it gives up.
+func (f *catalogFeed) next(ctx context.Context) (*msf.Catalog, error) {
 	var lastErr error // why the last catalog object was refused
 	for range 64 {
-		g, err := r.NextGroup(ctx)
-		if err != nil {
-			if lastErr != nil {
-				return nil, fmt.Errorf("%w (last catalog object: %w)", err, lastErr)
+		if f.g == nil {
+			g, err := f.r.NextGroup(ctx)
+			if err != nil {
+				if lastErr != nil {
+					return nil, fmt.Errorf("%w (last catalog object: %w)", err, lastErr)
+				}
+				return nil, err
 			}
-			return nil, err
+			f.g = g
 		}
 		for range 1024 {
-			o, err := g.ReadObject(ctx)
+			o, err := f.g.ReadObject(ctx)
 			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {
 				return nil, err
 			}
-			payload := o.Payload
-			if kv, ok := o.Properties.Get(msf.PropertyCompression); ok && kv.Value != msf.CompressionNone {
-				if payload, err = msf.Decompress(kv.Value, payload); err != nil {
-					p.log.Warn("player: catalog object", "err", err)
-					lastErr = err
-					continue
-				}
-			}
-			if name == hang.CatalogTrack {
-				cat, err := hang.Parse(payload)
-				if err != nil {
-					p.log.Warn("player: hang catalog", "err", err)
-					lastErr = err
-					continue
-				}
-				return cat, nil
-			}
-			cat, _, err := mr.Push(o.Group, o.ID, payload)
+			cat, err := f.parse(o)
 			if err != nil {
-				p.log.Warn("player: MSF catalog", "err", err)
+				f.p.log.Warn("player: catalog object", "track", f.name, "err", err)
 				lastErr = err
 				continue
 			}
@@ -399,66 +423,130 @@ func (p *Player) readCatalog(ctx context.Context, sub *moq.Subscription, name st
 				return cat, nil
 			}
 		}
+		f.g = nil
 	}
 	return nil, errors.New("player: no usable catalog object")
 }
 
-// startTracks picks the renditions to play and starts them.
-func (p *Player) startTracks(cat *msf.Catalog) error {
-	var picked []msf.Track
-	var reasons []error
-	if !p.opts.NoVideo {
-		if t, err := pickVideo(cat, p.opts.MaxHeight); err == nil {
-			picked = append(picked, t)
-		} else {
-			reasons = append(reasons, err)
+// parse reads one catalog object: a catalog, nil for an MSF object that
+// completes none, or an error.
+func (f *catalogFeed) parse(o moq.Object) (*msf.Catalog, error) {
+	payload := o.Payload
+	if kv, ok := o.Properties.Get(msf.PropertyCompression); ok && kv.Value != msf.CompressionNone {
+		var err error
+		if payload, err = msf.Decompress(kv.Value, payload); err != nil {
+			return nil, err
 		}
 	}
-	if t, err := pickAudio(cat); err == nil {
-		picked = append(picked, t)
-	} else {
-		reasons = append(reasons, err)
+	if f.name == hang.CatalogTrack {
+		return hang.Parse(payload)
 	}
+	cat, _, err := f.mr.Push(o.Group, o.ID, payload)
+	return cat, err
+}
+
+// startTracks picks the renditions to play and starts them.
+func (p *Player) startTracks(cat *msf.Catalog) error {
+	picked, reasons := p.pick(cat, nil)
 	if len(picked) == 0 {
 		return fmt.Errorf("player: nothing playable in the catalog: %w", errors.Join(reasons...))
 	}
 	for _, err := range reasons {
 		p.log.Info("player: track left out", "err", err)
 	}
-	// Subscribe to the tracks at once: each SUBSCRIBE (and its joining
-	// FETCH) is a round trip.
+	started, errs := p.subscribeTracks(cat, picked)
+	if len(started) == 0 {
+		return fmt.Errorf("player: no track could start: %w", errors.Join(append(reasons, errs...)...))
+	}
+	p.launch(started)
+	p.wg.Add(1)
+	go p.rttLoop(started[0].sub.Track().Name())
+	return nil
+}
+
+// addTracks starts the renditions of a catalog update whose kind (video,
+// audio) is not playing yet. A playing track is kept as it is.
+func (p *Player) addTracks(cat *msf.Catalog) {
+	playing := map[string]bool{}
+	p.mu.Lock()
+	for _, t := range p.tracks {
+		playing[t.kind] = true
+	}
+	p.mu.Unlock()
+	picked, _ := p.pick(cat, playing)
+	if len(picked) == 0 {
+		return
+	}
+	started, errs := p.subscribeTracks(cat, picked)
+	for _, err := range errs {
+		p.log.Warn("player: track of a catalog update", "err", err)
+	}
+	for _, t := range started {
+		p.log.Info("player: track added by a catalog update", "track", t.ct.Name, "kind", t.kind)
+	}
+	p.launch(started)
+}
+
+// pick chooses a video and an audio rendition of cat, leaving out the kinds
+// in skip; reasons say why a kind has none.
+func (p *Player) pick(cat *msf.Catalog, skip map[string]bool) (picked []msf.Track, reasons []error) {
+	if !p.opts.NoVideo && !skip[msf.RoleVideo] {
+		if t, err := pickVideo(cat, p.opts.MaxHeight); err == nil {
+			picked = append(picked, t)
+		} else {
+			reasons = append(reasons, err)
+		}
+	}
+	if !skip[msf.RoleAudio] {
+		if t, err := pickAudio(cat); err == nil {
+			picked = append(picked, t)
+		} else {
+			reasons = append(reasons, err)
+		}
+	}
+	return picked, reasons
+}
+
+// subscribeTracks subscribes to the picked tracks at once (each SUBSCRIBE
+// and its joining FETCH is a round trip).
+func (p *Player) subscribeTracks(cat *msf.Catalog, picked []msf.Track) (started []*trackPlayer, errs []error) {
 	made := make([]*trackPlayer, len(picked))
-	errs := make([]error, len(picked))
+	failed := make([]error, len(picked))
 	var wg sync.WaitGroup
 	for i, ct := range picked {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			made[i], errs[i] = p.newTrack(cat, ct)
+			made[i], failed[i] = p.newTrack(cat, ct)
 		}()
 	}
 	wg.Wait()
 	for i, t := range made {
-		if errs[i] != nil {
-			p.log.Warn("player: track", "name", picked[i].Name, "err", errs[i])
-			reasons = append(reasons, errs[i])
+		if failed[i] != nil {
+			p.log.Warn("player: track", "name", picked[i].Name, "err", failed[i])
+			errs = append(errs, failed[i])
 			continue
 		}
-		p.mu.Lock()
+		started = append(started, t)
+	}
+	return started, errs
+}
+
+// launch adds started tracks to the player and runs their loops, unless the
+// player has stopped.
+func (p *Player) launch(started []*trackPlayer) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range started {
+		if p.stopped || p.ctx.Err() != nil {
+			t.sub.Close()
+			continue
+		}
 		p.tracks = append(p.tracks, t)
-		p.mu.Unlock()
-	}
-	if len(p.tracks) == 0 {
-		return fmt.Errorf("player: no track could start: %w", errors.Join(reasons...))
-	}
-	for _, t := range p.tracks {
 		p.wg.Add(2)
 		go t.readLoop()
 		go t.playLoop()
 	}
-	p.wg.Add(1)
-	go p.rttLoop(p.tracks[0].sub.Track().Name())
-	return nil
 }
 
 // rttInterval is how often the player measures the round-trip time.
