@@ -34,8 +34,11 @@ func (a *Adapter) Bitrate() int {
 // Observe takes the total payload bytes written into the published tracks and
 // the total sent by the session, at now. It returns the bitrate to use and
 // whether it changed. Two windows in a row in which the session sent less than
-// 80% of what was written count as congestion: the bitrate drops by 30%. After
-// ten seconds without congestion it rises by 10% a window, up to Max.
+// 80% of what was written count as congestion: the bitrate drops by 30%, or
+// to 85% of what the session sent in the last window if that is lower (an
+// encoder often makes less than its target, so a cut of the target alone
+// may take many windows to bite). After ten seconds without congestion it
+// rises by 10% a window, up to Max.
 func (a *Adapter) Observe(now time.Time, written, sent uint64) (int, bool) {
 	if a.Window <= 0 {
 		a.Window = time.Second
@@ -55,6 +58,7 @@ func (a *Adapter) Observe(now time.Time, written, sent uint64) (int, bool) {
 	if written < a.lastWritten || sent < a.lastSent { // counters restarted (a new session)
 		dw, ds = 0, 0
 	}
+	elapsed := now.Sub(a.winStart)
 	a.winStart, a.lastWritten, a.lastSent = now, written, sent
 	if dw > 0 && float64(ds) < 0.8*float64(dw) {
 		a.bad++
@@ -64,7 +68,8 @@ func (a *Adapter) Observe(now time.Time, written, sent uint64) (int, bool) {
 	old := a.cur
 	switch {
 	case a.bad >= 2:
-		a.cur = max(a.Min, a.cur*7/10)
+		carried := int(float64(ds) * 8 / elapsed.Seconds() * 0.85) // bit/s the link took
+		a.cur = max(a.Min, min(a.cur*7/10, carried))
 		a.bad = 0
 		a.goodSince = now
 	case now.Sub(a.goodSince) >= 10*time.Second && a.bad == 0:

@@ -346,10 +346,14 @@ func TestAdapter(t *testing.T) {
 	if b, changed := step(250_000, 250_000); b != 2_000_000 || changed {
 		t.Fatalf("steady: %d %v", b, changed)
 	}
-	step(250_000, 100_000)
-	b, changed := step(250_000, 100_000)
-	if !changed || b != 1_400_000 {
+	step(250_000, 190_000)
+	b, changed := step(250_000, 190_000)
+	if !changed || b != 1_292_000 { // 85 % of the 1.52 Mbit/s carried, under 70 % of 2 Mbit/s
 		t.Fatalf("after congestion: %d %v", b, changed)
+	}
+	step(250_000, 190_000)
+	if b, changed := step(250_000, 190_000); !changed || b != 904_400 { // 70 % of 1.292 Mbit/s, under 85 % of 1.52
+		t.Fatalf("after more congestion: %d %v", b, changed)
 	}
 	for i := 0; i < 20; i++ {
 		step(100_000, 10_000)
