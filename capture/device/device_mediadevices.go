@@ -5,6 +5,7 @@ package device
 import (
 	"fmt"
 	"image"
+	"math"
 	"sort"
 	"time"
 
@@ -265,10 +266,25 @@ func toInt16(a wave.Audio, channels int) []int16 {
 			if ch >= info.Channels {
 				ch = info.Channels - 1
 			}
-			out = append(out, int16(wave.Int16SampleFormat.Convert(a.At(i, ch)).(wave.Int16Sample).Int()))
+			out = append(out, sampleToInt16(a.At(i, ch)))
 		}
 	}
 	return out
+}
+
+// sampleToInt16 converts one sample. Not through its Int(), which is scaled
+// to 32 bits (an Int16Sample's is s<<16, so the low 16 bits are zero), nor
+// through wave.Int16SampleFormat, which maps float 0.5 to full scale and wraps
+// above it: float samples are taken as [-1, 1] and clipped.
+func sampleToInt16(s wave.Sample) int16 {
+	switch v := s.(type) {
+	case wave.Int16Sample:
+		return int16(v)
+	case wave.Float32Sample:
+		f := float64(v) * 32767
+		return int16(max(-32768, min(32767, math.Round(f))))
+	}
+	return int16(max(-32768, min(32767, s.Int()>>16)))
 }
 
 // Format returns the sample rate, channels and samples per channel per Read.
