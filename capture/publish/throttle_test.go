@@ -208,18 +208,17 @@ func TestAdaptToThrottledUplink(t *testing.T) {
 	made := float64(s1.VideoBytes-s0.VideoBytes) * 8 / time.Since(t0).Seconds()
 	const link = 120_000 // bit/s
 	t.Logf("unthrottled: video %.0f kbit/s at a target of %d kbit/s", made/1000, s1.VideoBitrate/1000)
-	if made < 2*link {
+	if made < 1.5*link {
 		t.Fatalf("the encoder makes %.0f kbit/s unthrottled, not enough above the %d kbit/s link", made/1000, link/1000)
 	}
 
 	th.rate.Store(link / 8)
 	throttled := time.Now()
-	before := p.Stats().VideoBitrate // the preset, unless a loaded machine already lowered it
-	waitStats(t, ctx, p, func(s Stats) bool { return s.VideoBitrate <= before*7/10 })
+	waitStats(t, ctx, p, func(s Stats) bool { return s.VideoBitrate <= link })
 	t.Logf("bitrate lowered to %d kbit/s %.1f s after the throttle (%d datagrams dropped at the bottleneck)",
 		p.Stats().VideoBitrate/1000, time.Since(throttled).Seconds(), th.drops.Load())
-	if b := p.Stats().VideoBitrate; b < floor || b > link {
-		t.Errorf("bitrate %d: want between the floor %d and the link's %d", b, floor, link)
+	if b := p.Stats().VideoBitrate; b < floor {
+		t.Errorf("bitrate %d under the floor %d", b, floor)
 	}
 	// The viewer goes on receiving video through the narrow link.
 	r0 := received.Load()
