@@ -11,6 +11,9 @@ package main
 import (
 	"fmt"
 	"os"
+
+	// Before Fyne initialises: quiets its complaint about C.UTF-8 (see the package).
+	_ "github.com/tributary-live/tributary/cmd/tributary/internal/locale"
 )
 
 func main() {
