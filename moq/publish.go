@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/tributary-live/tributary/moq/wire"
 )
@@ -183,46 +184,83 @@ func (s *Session) servePublish(rs *requestStream, m *wire.Publish) {
 type NamespaceSubscription struct {
 	rs     *requestStream
 	prefix wire.Namespace
+	// msgs carries what the reading goroutine read, one message at a time;
+	// its last value has the error that ended the stream.
+	msgs chan nsRead
+	done chan struct{} // closed by Close
+	once sync.Once
+	end  error // the error that ended the stream, once read from msgs
 }
 
-// Next returns the next namespace event, with the full namespace.
-func (n *NamespaceSubscription) Next(ctx context.Context) (NamespaceEvent, error) {
-	type result struct {
-		m   wire.Message
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
+var errNamespaceClosed = errors.New("moq: namespace subscription closed")
+
+type nsRead struct {
+	m   wire.Message
+	err error
+}
+
+func newNamespaceSubscription(rs *requestStream, prefix wire.Namespace) *NamespaceSubscription {
+	n := &NamespaceSubscription{rs: rs, prefix: prefix, msgs: make(chan nsRead), done: make(chan struct{})}
+	go n.readLoop()
+	return n
+}
+
+// readLoop reads the request stream until it ends; one goroutine, so that a
+// Next given up on (its context ended) loses no message.
+func (n *NamespaceSubscription) readLoop() {
+	for {
 		m, err := n.rs.read()
-		ch <- result{m, err}
-	}()
+		select {
+		case n.msgs <- nsRead{m, err}:
+		case <-n.done:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Next returns the next namespace event, with the full namespace. When ctx
+// ends first it returns ctx's cause and the subscription stays open: a
+// later Next gets the event.
+func (n *NamespaceSubscription) Next(ctx context.Context) (NamespaceEvent, error) {
+	if n.end != nil {
+		return NamespaceEvent{}, n.end
+	}
+	var r nsRead
 	select {
-	case r := <-ch:
-		if r.err != nil {
-			return NamespaceEvent{}, r.err
-		}
-		full := func(suffix wire.Namespace) wire.Namespace {
-			out := make(wire.Namespace, 0, len(n.prefix)+len(suffix))
-			return append(append(out, n.prefix...), suffix...)
-		}
-		switch m := r.m.(type) {
-		case *wire.NamespaceMsg:
-			return NamespaceEvent{Namespace: full(m.Suffix), Active: true}, nil
-		case *wire.NamespaceDone:
-			return NamespaceEvent{Namespace: full(m.Suffix)}, nil
-		default:
-			return NamespaceEvent{}, fmt.Errorf("moq: unexpected message 0x%x on a namespace subscription", r.m.Type())
-		}
+	case r = <-n.msgs:
+	case <-n.done:
+		return NamespaceEvent{}, errNamespaceClosed
 	case <-ctx.Done():
-		n.Close()
 		return NamespaceEvent{}, context.Cause(ctx)
+	}
+	if r.err != nil {
+		n.end = r.err
+		return NamespaceEvent{}, r.err
+	}
+	full := func(suffix wire.Namespace) wire.Namespace {
+		out := make(wire.Namespace, 0, len(n.prefix)+len(suffix))
+		return append(append(out, n.prefix...), suffix...)
+	}
+	switch m := r.m.(type) {
+	case *wire.NamespaceMsg:
+		return NamespaceEvent{Namespace: full(m.Suffix), Active: true}, nil
+	case *wire.NamespaceDone:
+		return NamespaceEvent{Namespace: full(m.Suffix)}, nil
+	default:
+		return NamespaceEvent{}, fmt.Errorf("moq: unexpected message 0x%x on a namespace subscription", r.m.Type())
 	}
 }
 
 // Close ends the namespace subscription.
 func (n *NamespaceSubscription) Close() {
-	n.rs.str.CancelRead(uint64(wire.ResetCancelled))
-	n.rs.str.CancelWrite(uint64(wire.ResetCancelled))
+	n.once.Do(func() {
+		close(n.done)
+		n.rs.str.CancelRead(uint64(wire.ResetCancelled))
+		n.rs.str.CancelWrite(uint64(wire.ResetCancelled))
+	})
 }
 
 // SubscribeNamespace asks the peer for the namespaces under prefix
@@ -236,7 +274,7 @@ func (s *Session) SubscribeNamespace(ctx context.Context, prefix wire.Namespace,
 	if err != nil {
 		return nil, err
 	}
-	return &NamespaceSubscription{rs: rs, prefix: prefix}, nil
+	return newNamespaceSubscription(rs, prefix), nil
 }
 
 // TrackStatusResult is the answer to TRACK_STATUS (draft-18 §10.14).

@@ -670,11 +670,16 @@ func (s *Session) serveSubscribeNamespace(rs *requestStream, m *wire.SubscribeNa
 			}
 		}
 	}()
+	// A subscriber that stops reading blocks our NAMESPACE writes; when it
+	// cancels (or the session ends) the blocked write must end too.
+	stop := context.AfterFunc(ctx, func() { rs.str.CancelWrite(uint64(wire.ResetCancelled)) })
 	for {
 		select {
 		case ev, ok := <-events:
 			if !ok {
-				rs.str.Close()
+				if stop() {
+					rs.str.Close()
+				}
 				return
 			}
 			suffix := ev.Namespace[min(len(m.Prefix), len(ev.Namespace)):]
