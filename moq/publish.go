@@ -214,6 +214,8 @@ func (n *NamespaceSubscription) readLoop() {
 		case n.msgs <- nsRead{m, err}:
 		case <-n.done:
 			return
+		case <-n.rs.s.ctx.Done():
+			return
 		}
 		if err != nil {
 			return
@@ -233,6 +235,8 @@ func (n *NamespaceSubscription) Next(ctx context.Context) (NamespaceEvent, error
 	case r = <-n.msgs:
 	case <-n.done:
 		return NamespaceEvent{}, errNamespaceClosed
+	case <-n.rs.s.ctx.Done():
+		return NamespaceEvent{}, context.Cause(n.rs.s.ctx)
 	case <-ctx.Done():
 		return NamespaceEvent{}, context.Cause(ctx)
 	}
