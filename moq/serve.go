@@ -199,14 +199,27 @@ func minTimeout(a, b time.Duration) time.Duration {
 }
 
 func (s *Session) serveSubscribe(rs *requestStream, m *wire.Subscribe) {
+	// The slot is taken before the (possibly slow) track lookup, so that a
+	// burst of SUBSCRIBEs cannot all pass the check.
 	s.mu.Lock()
-	n := len(s.served)
+	full := len(s.served)+s.subsPending >= s.lim.MaxSubscriptions
+	if !full {
+		s.subsPending++
+	}
 	s.mu.Unlock()
-	if n >= s.lim.MaxSubscriptions {
+	if full {
 		s.log.Warn("moq: refusing subscription", "limit", "MaxSubscriptions", "max", s.lim.MaxSubscriptions)
 		rs.refuse(&RequestError{Code: wire.RequestExcessiveLoad, Reason: "too many subscriptions", RetryInterval: time.Second})
 		return
 	}
+	admitted := false
+	defer func() {
+		if !admitted {
+			s.mu.Lock()
+			s.subsPending--
+			s.mu.Unlock()
+		}
+	}()
 	t, err := s.lookupTrack(rs, m.Track, "subscribe", &m.Params)
 	if err != nil {
 		rs.refuse(err)
@@ -237,6 +250,8 @@ func (s *Session) serveSubscribe(rs *requestStream, m *wire.Subscribe) {
 	sub.alias = s.nextAlias
 	s.nextAlias++
 	s.served[m.RequestID] = sub
+	s.subsPending--
+	admitted = true
 	s.mu.Unlock()
 
 	okMsg := &wire.SubscribeOK{TrackAlias: sub.alias, Properties: t.cfg.Properties}

@@ -44,6 +44,7 @@ type Session struct {
 	incoming      map[uint64]*subscription // by track alias: what the peer sends us
 	aliasWait     chan struct{}            // closed and replaced when incoming changes
 	served        map[uint64]*servedSub    // by the peer's request ID: what we send the peer
+	subsPending   int                      // SUBSCRIBEs admitted and not yet in served (MaxSubscriptions)
 	fetches       map[uint64]*FetchStream  // by our request ID
 	goaway        *wire.GoAway
 	goawaySent    bool
