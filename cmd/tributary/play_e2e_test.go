@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -18,13 +19,14 @@ import (
 	"github.com/tributary-live/tributary/capture"
 	"github.com/tributary-live/tributary/capture/publish"
 	"github.com/tributary-live/tributary/moq"
+	"github.com/tributary-live/tributary/moq/relay"
 	"github.com/tributary-live/tributary/moq/wire"
 	"github.com/tributary-live/tributary/player"
 	"github.com/tributary-live/tributary/player/jitter"
 )
 
-// TestPlayEndToEnd: test pattern and tone -> publisher -> MoQ server on
-// loopback -> player. The burned-in counters of the presented pictures show
+// TestPlayEndToEnd: test pattern and tone -> publisher -> relay on loopback
+// -> player. The burned-in counters of the presented pictures show
 // no frame lost or reordered (gaps only where the presenter dropped a late
 // picture, which a loaded machine causes and the stats count); the audio that
 // reaches oto, captured by ALSA's file plugin, is the tone; video follows the
@@ -84,19 +86,37 @@ func TestPlayEndToEnd(t *testing.T) {
 		t.Fatal("publisher not ready")
 	}
 
+	// The publisher sends to `tributary relay`'s relay, and the player
+	// plays from it: publisher -> relay -> player.
 	cert, hash, err := moq.DevCert("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &moq.Server{
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}},
-		Config:    &moq.Config{Logger: quiet, Tracks: moq.TrackSourceFunc(pub.Track)},
-	}
-	addr, err := srv.Listen("127.0.0.1:0")
+	rl, err := relay.New(relay.Config{Listen: "127.0.0.1:0", TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
+		OpenPublish: true, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	if err := rl.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer rl.Close()
+	pubWG.Add(1)
+	go func() {
+		defer pubWG.Done()
+		_ = pub.Connect(pubCtx, rl.URL()+"/", &publish.ConnectOptions{Config: moq.Config{Logger: quiet},
+			Dial: moq.DialOptions{CertHashes: [][]byte{hash}}, MinBackoff: 50 * time.Millisecond})
+	}()
+	announced := time.NewTicker(20 * time.Millisecond)
+	for !slices.Contains(rl.Stats().Announced, "e2e/live") {
+		select {
+		case <-announced.C:
+		case <-ctx.Done():
+			t.Fatal("the publisher never announced e2e/live to the relay")
+		}
+	}
+	announced.Stop()
+	addr := rl.Addr()
 
 	const want = 150
 	var mu sync.Mutex
