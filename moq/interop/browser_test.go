@@ -271,6 +271,10 @@ func TestGoPublishesToBrowser(t *testing.T) {
 			if s.Version() != d.version {
 				t.Errorf("session version %v, want %v", s.Version(), d.version)
 			}
+			// The lookup runs before the subscription takes its start: write
+			// only once it reads the track, or it would start mid-group
+			// (which @moq/net 0.2.8 cannot take: "object ID delta").
+			waitReaders(t, track)
 			var sent []browserObject
 			sizes := strings.Split(goSizes, ",")
 			n := 0
@@ -457,5 +461,20 @@ func TestBrowserJoinsMidGroup(t *testing.T) {
 			}
 			w.Close(nil)
 		})
+	}
+}
+
+// waitReaders waits until a subscription reads track, polling for at most 10 s.
+func waitReaders(t *testing.T, track *moq.Track) {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for track.Readers() == 0 {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("the subscription never started reading the track")
+		}
 	}
 }
