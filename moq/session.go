@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tributary-live/tributary/moq/wire"
@@ -52,8 +53,8 @@ type Session struct {
 	closeOnce     sync.Once
 	closeErr      error
 
-	// Accounting.
-	bytesIn, bytesOut, objectsIn, objectsOut uint64
+	// Accounting, counted per object without the session's lock.
+	bytesIn, bytesOut, objectsIn, objectsOut atomic.Uint64
 }
 
 // requestIDSet tracks the peer's request IDs to refuse duplicates
@@ -482,24 +483,20 @@ func (s *Session) Err() error {
 }
 
 // Stats returns the object and payload byte counts sent and received.
+// Each count is read atomically; while objects flow, an object's count and
+// its bytes may be read on either side of it.
 func (s *Session) Stats() (objectsIn, bytesIn, objectsOut, bytesOut uint64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.objectsIn, s.bytesIn, s.objectsOut, s.bytesOut
+	return s.objectsIn.Load(), s.bytesIn.Load(), s.objectsOut.Load(), s.bytesOut.Load()
 }
 
 func (s *Session) countIn(n int) {
-	s.mu.Lock()
-	s.objectsIn++
-	s.bytesIn += uint64(n)
-	s.mu.Unlock()
+	s.objectsIn.Add(1)
+	s.bytesIn.Add(uint64(n))
 }
 
 func (s *Session) countOut(n int) {
-	s.mu.Lock()
-	s.objectsOut++
-	s.bytesOut += uint64(n)
-	s.mu.Unlock()
+	s.objectsOut.Add(1)
+	s.bytesOut.Add(uint64(n))
 }
 
 // CloseWithError ends the session with a termination code (draft-18 §3.5).

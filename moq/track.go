@@ -108,16 +108,20 @@ type Track struct {
 	hasObj     bool
 	closed     bool
 	closeErr   error
-	changed    chan struct{} // closed and replaced on every change
-	// groupsChanged is closed and replaced when a group is added, a reader
-	// closes or the track ends: NextGroup waits on it, so a reader waiting
-	// for the next group is not woken by every object of the current one.
+	// groupsChanged is made by the first waiter for a new group, a closed
+	// reader or the track's end (NextGroup, waitForPredecessor) and closed
+	// when one of them happens: nothing is made or woken while nobody
+	// waits. Objects wake the waiters of their own group only (group.wait).
 	groupsChanged chan struct{}
 	done          chan struct{} // closed when the track ends
 	readers       int
 	idle          chan struct{} // closed and replaced when readers drops to 0
 	objects       uint64        // objects written, for accounting
 	written       uint64        // payload bytes written
+	// lastLen is the object count of the latest group that ended (at most
+	// maxPrealloc): a new group's object list starts with that capacity
+	// rather than growing (and copying) its way up to it.
+	lastLen int
 	// Groups evicted from the cache before their end: they are still
 	// written, so their bytes are bounded apart from the cache's.
 	evictedOpen      map[*group]struct{}
@@ -131,11 +135,31 @@ type group struct {
 	done    bool  // end of group known
 	err     error // group aborted (publisher reset)
 	evicted bool  // no longer in the cache; bytes no longer counted there
+	// wait is made by a reader waiting for the group's next object or end
+	// and closed by the next change to the group: a new object wakes the
+	// readers of its group that wait, and no one else.
+	wait chan struct{}
+}
+
+// waitLocked returns the channel closed by the group's next change.
+func (g *group) waitLocked() <-chan struct{} {
+	if g.wait == nil {
+		g.wait = make(chan struct{})
+	}
+	return g.wait
+}
+
+// notifyLocked wakes the readers waiting on the group, if any.
+func (g *group) notifyLocked() {
+	if g.wait != nil {
+		close(g.wait)
+		g.wait = nil
+	}
 }
 
 // NewTrack creates a track and the writer that feeds it.
 func NewTrack(name wire.FullTrackName, cfg *TrackConfig) (*Track, *TrackWriter) {
-	t := &Track{name: name, cfg: cfg.withDefaults(), changed: make(chan struct{}), groupsChanged: make(chan struct{}), done: make(chan struct{}), idle: make(chan struct{})}
+	t := &Track{name: name, cfg: cfg.withDefaults(), done: make(chan struct{}), idle: make(chan struct{})}
 	return t, &TrackWriter{t: t}
 }
 
@@ -191,17 +215,22 @@ func (t *Track) Idle() <-chan struct{} {
 	return t.idle
 }
 
-func (t *Track) notifyLocked() {
-	close(t.changed)
-	t.changed = make(chan struct{})
+// groupsWaitLocked returns the channel closed by the next new group, closed
+// reader or the track's end.
+func (t *Track) groupsWaitLocked() <-chan struct{} {
+	if t.groupsChanged == nil {
+		t.groupsChanged = make(chan struct{})
+	}
+	return t.groupsChanged
 }
 
-// notifyGroupsLocked wakes the waiters for a new group or the track's end
-// (and, through notifyLocked, every other waiter).
+// notifyGroupsLocked wakes the waiters for a new group, a closed reader or
+// the track's end.
 func (t *Track) notifyGroupsLocked() {
-	close(t.groupsChanged)
-	t.groupsChanged = make(chan struct{})
-	t.notifyLocked()
+	if t.groupsChanged != nil {
+		close(t.groupsChanged)
+		t.groupsChanged = nil
+	}
 }
 
 // findLocked returns the cached group with the given ID.
@@ -301,6 +330,9 @@ func (w *TrackWriter) OpenGroup(id uint64) (*GroupWriter, error) {
 // insertLocked adds an empty group in ID order and evicts what exceeds the cache.
 func (t *Track) insertLocked(id uint64) *group {
 	g := &group{id: id}
+	if t.lastLen > 0 {
+		g.objects = make([]Object, 0, t.lastLen)
+	}
 	i := len(t.groups)
 	for i > 0 && t.groups[i-1].id > id {
 		i--
@@ -337,9 +369,16 @@ func (t *Track) evictLocked() {
 	}
 }
 
-// endedLocked releases an evicted group's bytes from the budget of evicted
-// unfinished groups once its end (or abort) is known.
+// maxPrealloc bounds the object capacity a new group starts with.
+const maxPrealloc = 256
+
+// endedLocked records the length of a group that ended, and releases an
+// evicted group's bytes from the budget of evicted unfinished groups once
+// its end (or abort) is known.
 func (t *Track) endedLocked(g *group) {
+	if len(g.objects) > 0 {
+		t.lastLen = min(len(g.objects), maxPrealloc)
+	}
 	if _, ok := t.evictedOpen[g]; ok {
 		delete(t.evictedOpen, g)
 		t.evictedOpenBytes -= g.bytes
@@ -356,7 +395,10 @@ func (t *Track) waitForPredecessor(ctx context.Context, id, first uint64, timeou
 	for {
 		t.mu.Lock()
 		ok := id <= first || (t.hasLargest && t.largest.Group+1 >= id) || t.closed
-		changed := t.groupsChanged
+		var changed <-chan struct{}
+		if !ok {
+			changed = t.groupsWaitLocked()
+		}
 		t.mu.Unlock()
 		if ok {
 			return
@@ -382,15 +424,11 @@ func (w *TrackWriter) CloseGroupsBefore(id uint64, keep func(uint64) bool) {
 	t := w.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	changed := false
 	for _, g := range t.groups {
 		if g.id < id && !g.done && g.err == nil && (keep == nil || !keep(g.id)) {
 			g.done = true
-			changed = true
+			g.notifyLocked()
 		}
-	}
-	if changed {
-		t.notifyLocked()
 	}
 }
 
@@ -412,6 +450,7 @@ func (w *TrackWriter) Close(err error) {
 			} else {
 				g.done = true
 			}
+			g.notifyLocked()
 		}
 	}
 	for _, g := range t.groups {
@@ -488,7 +527,7 @@ func (w *GroupWriter) Write(o Object) error {
 		t.endedLocked(g)
 	}
 	t.evictLocked()
-	t.notifyLocked()
+	g.notifyLocked()
 	return nil
 }
 
@@ -511,7 +550,7 @@ func (w *GroupWriter) Close() {
 	if !w.g.done && w.g.err == nil {
 		w.g.done = true
 		t.endedLocked(w.g)
-		t.notifyLocked()
+		w.g.notifyLocked()
 	}
 }
 
@@ -523,7 +562,7 @@ func (w *GroupWriter) Abort(err error) {
 	if !w.g.done && w.g.err == nil {
 		w.g.err = err
 		t.endedLocked(w.g)
-		t.notifyLocked()
+		w.g.notifyLocked()
 	}
 }
 
@@ -610,7 +649,7 @@ func (r *TrackReader) NextGroup(ctx context.Context) (*GroupReader, error) {
 			}
 			return nil, err
 		}
-		changed := t.groupsChanged
+		changed := t.groupsWaitLocked()
 		t.mu.Unlock()
 		select {
 		case <-changed:
@@ -670,7 +709,7 @@ func (r *GroupReader) ReadObject(ctx context.Context) (Object, error) {
 			t.mu.Unlock()
 			return Object{}, io.EOF
 		}
-		changed := t.changed
+		changed := r.g.waitLocked()
 		t.mu.Unlock()
 		select {
 		case <-changed:
