@@ -52,6 +52,12 @@ type Stats struct {
 	AudioError string `json:"audio_error,omitempty"`
 	// JoinMS is the time from the start to the first presented frame.
 	JoinMS float64 `json:"join_ms"`
+	// LiveMS is the time from the start to the first presented frame that
+	// was published after the player subscribed: the end of the join's
+	// catch-up, during which the joined group's cached frames that are too
+	// old for the target are decoded and not shown (the first is shown at
+	// once). Equal to JoinMS when the join picture was already live.
+	LiveMS float64 `json:"live_ms"`
 }
 
 // Percentiles are latency percentiles in milliseconds.

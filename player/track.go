@@ -24,8 +24,12 @@ const (
 	// group must not hold up a new one.
 	maxGroupReaders = 3
 	// lateVideo is how far behind the master clock a decoded picture may be
-	// and still be shown.
+	// and still be shown when a newer one is due.
 	lateVideo = 50 * time.Millisecond
+	// tooLateVideo is how far behind the master clock a picture is never
+	// shown (but the first): it is a catch-up's, or from before a network
+	// hold-up, and a live one follows.
+	tooLateVideo = 150 * time.Millisecond
 	// maxVideoWait bounds the wait of a picture ahead of the master clock;
 	// beyond it the clocks disagree and the picture is shown at once.
 	maxVideoWait = 500 * time.Millisecond
@@ -47,7 +51,9 @@ type trackPlayer struct {
 	wake   chan struct{}
 	ended  bool
 
-	shownAny bool // a picture was shown: the first one is shown even if late (join at once)
+	joinSet   bool // the jitter buffer knows the join point
+	shownAny  bool // a picture was shown: the first one is shown even if late (join at once)
+	shownLive bool // a picture published after the join point was shown
 }
 
 func (p *Player) newTrack(cat *msf.Catalog, ct msf.Track) (*trackPlayer, error) {
@@ -69,6 +75,12 @@ func (p *Player) newTrack(cat *msf.Catalog, ct msf.Track) (*trackPlayer, error) 
 		return nil, fmt.Errorf("player: subscribing to %s: %w", ct.Name, err)
 	}
 	t.sub = sub
+	if l, ok := sub.Largest(); ok {
+		// Objects up to the join point come from the relay's cache: the
+		// joined group's catch-up.
+		t.buf.SetJoin(l.Group, l.Object)
+		t.joinSet = true
+	}
 	return t, nil
 }
 
@@ -147,6 +159,14 @@ func (t *trackPlayer) readGroup(ctx context.Context, g *moq.GroupReader) {
 			continue
 		}
 		t.mu.Lock()
+		if !t.joinSet {
+			// SUBSCRIBE_OK did not say where the publisher was (a relay
+			// that did not carry the track yet): the first object is the
+			// join picture, shown at once; the catch-up after it is told
+			// from live frames by its transit (player/jitter).
+			t.buf.SetJoin(f.Group, f.Object)
+			t.joinSet = true
+		}
 		perr := t.buf.Push(f, now)
 		t.mu.Unlock()
 		if perr != nil {
@@ -328,7 +348,10 @@ func (t *trackPlayer) playLoop() {
 				p.st.update(func(s *Stats) { s.DecodeErrors++; s.Dropped++ })
 				p.log.Debug("player: video frame", "group", f.Group, "object", f.Object, "err", err)
 			}
-			if shown {
+			if shown && t.shownLive {
+				// Stalls are counted from the first live picture on: the
+				// wait between the join picture and it is the join's
+				// catch-up (Stats.LiveMS).
 				lastShown = time.Now()
 			}
 		} else {
@@ -350,14 +373,20 @@ func (t *trackPlayer) checkStall(now, lastShown time.Time) {
 
 // presentVideo decodes a frame and shows it when the master clock reaches
 // its timestamp; late pictures are decoded (later ones need them) but not
-// shown.
+// shown. Of the joined group's cached frames that are late, only the first
+// (the join picture) is shown, at once: the rest are decoded as the
+// catch-up and never shown late, so playback resumes at the live frames.
 func (t *trackPlayer) presentVideo(dec decode.VideoDecoder, f jitter.Frame) (bool, error) {
 	p := t.p
 	frames, err := dec.Decode(f.Payload, f.Timestamp)
 	shown := false
 	for _, vf := range frames {
+		if f.CatchUp && t.shownAny {
+			p.st.update(func(s *Stats) { s.Late++; s.Dropped++ })
+			continue
+		}
 		clock, src := p.masterClock(time.Now(), t)
-		if d := vf.Timestamp - clock; d > 0 {
+		if d := vf.Timestamp - clock; d > 0 && !f.CatchUp {
 			wait := min(d, maxVideoWait)
 			timer := time.NewTimer(wait)
 			select {
@@ -369,19 +398,28 @@ func (t *trackPlayer) presentVideo(dec decode.VideoDecoder, f jitter.Frame) (boo
 			clock, src = p.masterClock(time.Now(), t)
 		}
 		now := time.Now()
-		if vf.Timestamp < clock-lateVideo && t.nextDue(now) && t.shownAny {
-			// Behind by more than a frame: show the newer one instead.
+		if t.shownAny && vf.Timestamp < clock-lateVideo && (f.Cached || vf.Timestamp < clock-tooLateVideo || t.nextDue(now)) {
+			// Behind by more than a frame: show the newer one instead (a
+			// cached one or a very late one never: newer live ones are on
+			// their way).
 			p.st.update(func(s *Stats) { s.Late++; s.Dropped++ })
 			continue
 		}
+		live := !f.Cached && !t.shownLive
+		t.shownLive = t.shownLive || !f.Cached
 		b := vf.Image.Bounds()
 		p.st.update(func(s *Stats) {
 			s.Frames++
 			s.Width, s.Height = b.Dx(), b.Dy()
 			s.Clock = src
-			s.AVOffsetMS = ms(vf.Timestamp - clock)
+			if !f.CatchUp {
+				s.AVOffsetMS = ms(vf.Timestamp - clock)
+			}
 			if s.Frames == 1 {
 				s.JoinMS = ms(now.Sub(p.start))
+			}
+			if live {
+				s.LiveMS = ms(now.Sub(p.start))
 			}
 		})
 		p.st.mu.Lock()
@@ -444,7 +482,7 @@ func (t *trackPlayer) playAudio(dec decode.AudioDecoder, f jitter.Frame) {
 		if out == nil {
 			continue
 		}
-		if f.Late > 100*time.Millisecond {
+		if f.Late > 100*time.Millisecond || f.CatchUp {
 			continue
 		}
 		// While the buffer nudges its rate, the sound is resampled to match

@@ -14,6 +14,18 @@
 // delay is edge minus mediaNow; it is held at the target by re-anchoring at
 // start, by nudging the rate a few percent, and by skipping to the newest
 // group when it passes the ceiling.
+//
+// Joining mid-group, the first frames are the relay's cache of the joined
+// group, delivered as fast as the network allows: their transit is their
+// age, not the network's delay. When the caller knows the join point
+// (SetJoin: the largest location of SUBSCRIBE_OK) those frames are marked
+// Cached: they feed neither the live edge nor the jitter estimate, and
+// before the playout clock starts the first of them (the join picture) and
+// those that could not be on time anyway are released at once, marked
+// CatchUp, to be decoded without waiting for the clock. Whether or not the
+// join point is known, the clock starts only once the smallest transit
+// stopped falling (settleFrames), so that a catch-up does not pass for the
+// live edge.
 package jitter
 
 import (
@@ -53,13 +65,30 @@ const (
 	DefaultMaxFrames = 2048
 	// DefaultMaxBytes bounds the payload bytes held when Config.MaxBytes is zero.
 	DefaultMaxBytes = 64 << 20
-	// settleTolerance and settleTimeout decide when the playout clock
-	// starts: right after a join the first frames are often the relay's
-	// cache, delivered in a burst, whose transit hides the live edge. The
-	// clock starts once two frames in a row arrived with transit times
-	// within settleTolerance (live frames), or settleTimeout after the first.
+	// settleTolerance, settleFrames and settleTimeout decide when the
+	// playout clock starts: right after a join the first frames are often
+	// the relay's cache, delivered faster than real time (in bursts, a
+	// congestion window per round trip), each with a smaller transit than
+	// the one before, which hides the live edge. The clock starts once
+	// settleFrames frames in a row (the one that set it included) left the
+	// smallest transit within settleTolerance, or settleTimeout after the
+	// first frame. (Two frames are not enough: the first frame of each
+	// burst of a catch-up does not lower the minimum.)
 	settleTolerance = 10 * time.Millisecond
-	settleTimeout   = 200 * time.Millisecond
+	settleFrames    = 3
+	settleTimeout   = 500 * time.Millisecond
+	// floorCalm is how long the smallest transit must have held (besides
+	// settleFrames) before Transit offers it to the other tracks: the
+	// start of a catch-up in slow start can pass for live frames for a few
+	// frames, and holding every track back by a catch-up's transit would
+	// show the joined group's old frames at real-time pace.
+	floorCalm = 150 * time.Millisecond
+	// catchUpJump: when the smallest transit fell this much below the one
+	// the playout clock was anchored on (the frames it came from were a
+	// catch-up, not live) and the delay is this much above the target, the
+	// clock jumps to the target at once instead of nudging there for
+	// seconds.
+	catchUpJump = 100 * time.Millisecond
 	// transitWindow is the length of one half of the sliding minimum of transit times.
 	transitWindow = 10 * time.Second
 )
@@ -92,10 +121,21 @@ type Frame struct {
 	Timestamp time.Duration
 	// Payload is the frame's bytes; the buffer keeps the slice, it does not copy it.
 	Payload []byte
+	// Cached is set by Push on a frame at or before the join point
+	// (SetJoin): it was already in the relay's cache when the subscription
+	// began, so its arrival tells its age, not the network's delay, and it
+	// does not feed the transit and jitter estimates.
+	Cached bool
 	// Arrival is when Push received the frame.
 	Arrival time.Time
 	// Late is how far past its playout time the frame was when Pop released it.
 	Late time.Duration
+	// CatchUp is set by Pop on a cached frame released before the playout
+	// clock started: the stream's first frame (show it at once: the join
+	// picture) or one at least a target older than the newest frame held
+	// (it cannot be on time: decode it, a reference of later frames, and
+	// do not show it).
+	CatchUp bool
 }
 
 // Stats counts what the buffer did.
@@ -116,6 +156,8 @@ type Stats struct {
 	Overflow uint64
 	// NoKeyframe counts frames dropped while waiting for a keyframe.
 	NoKeyframe uint64
+	// CatchUp counts cached frames released as CatchUp.
+	CatchUp uint64
 	// Frames and Bytes are what the buffer holds now.
 	Frames, Bytes int
 	// Target is the current target delay.
@@ -169,6 +211,15 @@ type Buffer struct {
 	firstArrival       time.Time
 	settled            bool
 	following          bool
+	newest             time.Duration // the largest timestamp pushed
+	haveNewest         bool
+	calm               int       // frames since the smallest transit last fell by more than settleTolerance
+	calmSince          time.Time // when it last fell
+	lastArrival        time.Time // of the last frame that fed the transit estimate
+	join               [2]uint64 // SetJoin's location
+	hasJoin            bool
+	anchorTransit      int64 // minTransit when the clock was last placed on the edge
+	haveAnchorTransit  bool
 }
 
 // New returns an empty buffer.
@@ -197,6 +248,14 @@ func (b *Buffer) SetRTT(rtt time.Duration) {
 	b.rtt = rtt
 }
 
+// SetJoin tells the buffer where its subscription joined: the publisher's
+// largest location when it began (the Largest Location of SUBSCRIBE_OK,
+// draft-ietf-moq-transport-18 section 10.2.11). Frames up to it are marked
+// Cached (see Frame.Cached and Frame.CatchUp).
+func (b *Buffer) SetJoin(group, object uint64) {
+	b.join, b.hasJoin = [2]uint64{group, object}, true
+}
+
 // SetTarget changes the latency target; the buffer moves to it by nudging or skipping.
 func (b *Buffer) SetTarget(t Target) { b.cfg.Target = t }
 
@@ -209,6 +268,8 @@ func (b *Buffer) Len() int { return len(b.frames) - b.head }
 func (b *Buffer) Push(f Frame, arrival time.Time) error {
 	f.Arrival = arrival
 	f.Late = 0
+	f.CatchUp = false
+	f.Cached = b.hasJoin && !after(f.Group, f.Object, b.join[0], b.join[1])
 	if len(f.Payload) > b.cfg.MaxBytes {
 		b.stats.Overflow++
 		return ErrTooBig
@@ -242,6 +303,9 @@ func (b *Buffer) Push(f Frame, arrival time.Time) error {
 	b.frames = append(b.frames, Frame{})
 	copy(b.frames[i+1:], b.frames[i:])
 	b.frames[i] = f
+	if !b.haveNewest || f.Timestamp > b.newest {
+		b.newest, b.haveNewest = f.Timestamp, true
+	}
 	b.bytes += len(f.Payload)
 	b.stats.Pushed++
 	b.enforceBounds()
@@ -256,6 +320,12 @@ func (b *Buffer) Pop(now time.Time) (Frame, bool) {
 		return Frame{}, false
 	}
 	if !b.started {
+		if b.catchUp() {
+			f := b.release()
+			f.CatchUp = true
+			b.stats.CatchUp++
+			return f, true
+		}
 		if !b.ready(now) {
 			return Frame{}, false
 		}
@@ -267,6 +337,13 @@ func (b *Buffer) Pop(now time.Time) (Frame, bool) {
 		return Frame{}, false
 	}
 	b.skipLate(m)
+	f := b.release()
+	f.Late = m - f.Timestamp
+	return f, true
+}
+
+// release takes the head frame out.
+func (b *Buffer) release() Frame {
 	f := b.frames[b.head]
 	b.frames[b.head] = Frame{}
 	b.head++
@@ -275,19 +352,44 @@ func (b *Buffer) Pop(now time.Time) (Frame, bool) {
 		b.frames = b.frames[:0]
 		b.head = 0
 	}
-	f.Late = m - f.Timestamp
 	b.lastGroup, b.lastObj, b.released = f.Group, f.Object, true
 	b.stats.Popped++
-	return f, true
+	return f
+}
+
+// catchUp reports whether the head frame, before the playout clock started,
+// is a cached frame to release at once (see Frame.CatchUp).
+func (b *Buffer) catchUp() bool {
+	f := &b.frames[b.head]
+	if !f.Cached {
+		return false
+	}
+	return !b.released || f.Timestamp < b.newest-b.target()
+}
+
+// live reports whether the transit estimate comes from live frames: the
+// smallest transit stopped falling (see settleFrames), or settleTimeout
+// passed since the first frame that fed it.
+func (b *Buffer) live(now time.Time) bool {
+	return b.haveTransit && (b.settled || now.Sub(b.firstArrival) >= settleTimeout)
 }
 
 // NextDue reports when the next held frame becomes due, as seen at now; false
-// if the buffer is empty. The time may be in the past (the frame is due now).
+// if the buffer is empty, or holds only cached frames that wait for the
+// clock to start on a live one. The time may be in the past (the frame is
+// due now).
 func (b *Buffer) NextDue(now time.Time) (time.Time, bool) {
 	if b.Len() == 0 {
 		return time.Time{}, false
 	}
 	if !b.started {
+		if b.catchUp() {
+			return now, true
+		}
+		if !b.haveTransit {
+			// Only cached frames so far: no clock until a live one arrives.
+			return time.Time{}, false
+		}
 		if !b.ready(now) {
 			return b.firstArrival.Add(settleTimeout), true
 		}
@@ -371,16 +473,23 @@ func after(g1, o1, g2, o2 uint64) bool {
 }
 
 func (b *Buffer) observeTransit(f Frame, arrival time.Time) {
+	if f.Cached {
+		return
+	}
 	tr := arrival.UnixNano() - int64(f.Timestamp)
+	b.lastArrival = arrival
 	if !b.haveTransit {
 		b.haveTransit = true
 		b.curMin, b.prevMin = tr, tr
 		b.curStart = arrival
 		b.lastTransit = tr
 		b.firstArrival = arrival
+		b.calm, b.calmSince = 1, arrival
 		return
 	}
-	if d := tr - b.lastTransit; d < int64(settleTolerance) && d > -int64(settleTolerance) {
+	if tr < min(b.curMin, b.prevMin)-int64(settleTolerance) {
+		b.calm, b.calmSince = 1, arrival
+	} else if b.calm++; b.calm >= settleFrames {
 		b.settled = true
 	}
 	if arrival.Sub(b.curStart) >= transitWindow {
@@ -389,12 +498,15 @@ func (b *Buffer) observeTransit(f Frame, arrival time.Time) {
 		b.curStart = arrival
 	}
 	b.curMin = min(b.curMin, tr)
-	// RFC 3550 section 6.4.1 inter-arrival jitter, in nanoseconds.
+	// RFC 3550 section 6.4.1 inter-arrival jitter, in nanoseconds, from
+	// live frames only: a catch-up's falling transit is no jitter.
 	d := float64(tr - b.lastTransit)
 	if d < 0 {
 		d = -d
 	}
-	b.jitter += (d - b.jitter) / 16
+	if b.settled {
+		b.jitter += (d - b.jitter) / 16
+	}
 	b.lastTransit = tr
 }
 
@@ -407,9 +519,13 @@ func (b *Buffer) minTransit() int64 {
 }
 
 // Transit reports the smallest transit time (arrival minus timestamp) seen in
-// the sliding window, before any floor; false before the first frame.
+// the sliding window, before any floor; false until it comes from live
+// frames (not a join's catch-up: see settleFrames and floorCalm), so that a
+// track still catching up does not hold the others back.
 func (b *Buffer) Transit() (time.Duration, bool) {
-	return time.Duration(min(b.curMin, b.prevMin)), b.haveTransit
+	at := b.lastArrival
+	ok := b.haveTransit && (b.settled && at.Sub(b.calmSince) >= floorCalm || at.Sub(b.firstArrival) >= settleTimeout)
+	return time.Duration(min(b.curMin, b.prevMin)), ok
 }
 
 // SetTransitFloor makes the buffer place the live edge no later than the
@@ -457,16 +573,15 @@ func (b *Buffer) ceiling(target time.Duration) time.Duration {
 	return target + max(target, 250*time.Millisecond)
 }
 
-// ready reports whether the playout clock may start (see settleTolerance).
-func (b *Buffer) ready(now time.Time) bool {
-	return b.settled || now.Sub(b.firstArrival) >= settleTimeout
-}
+// ready reports whether the playout clock may start (see settleFrames).
+func (b *Buffer) ready(now time.Time) bool { return b.live(now) }
 
 func (b *Buffer) start(now time.Time) {
 	b.started = true
 	b.anchorLocal = now
 	b.anchorMedia = b.edge(now) - b.target()
 	b.rate = 1
+	b.anchorTransit, b.haveAnchorTransit = b.minTransit(), true
 }
 
 // update re-anchors the playout clock: skip when behind the ceiling, nudge
@@ -483,6 +598,20 @@ func (b *Buffer) update(now time.Time) {
 	}
 	if delay > b.ceiling(target) {
 		b.skip(now, target)
+		b.lastDelay = target
+		return
+	}
+	mt := b.minTransit()
+	if !b.haveAnchorTransit {
+		b.anchorTransit, b.haveAnchorTransit = mt, true
+	}
+	if mt < b.anchorTransit-int64(catchUpJump) && delay > target+catchUpJump {
+		// The live edge is later than the clock was placed on: jump.
+		b.anchorLocal = now
+		b.anchorMedia = b.edge(now) - target
+		b.rate = 1
+		b.anchorTransit = mt
+		b.stats.Skips++
 		b.lastDelay = target
 		return
 	}
@@ -524,6 +653,7 @@ func (b *Buffer) skip(now time.Time, target time.Duration) {
 	b.anchorLocal = now
 	b.anchorMedia = b.edge(now) - target
 	b.rate = 1
+	b.anchorTransit, b.haveAnchorTransit = b.minTransit(), true
 }
 
 // skipLate drops the frames before the newest due keyframe when the head is
