@@ -127,3 +127,21 @@ func TestCatchUpJump(t *testing.T) {
 	// One second after the live frames began they play at 30 + 100 ms.
 	released(t, out, live+30, 130*time.Millisecond)
 }
+
+// TestJoinPointNoLiveFrame: joining a broadcast that has just ended gives
+// only cached frames. Those that cannot be on time are released at once;
+// for the rest the clock starts on the cached frames' transit settleTimeout
+// after the last of them, so every frame comes out.
+func TestJoinPointNoLiveFrame(t *testing.T) {
+	in := catchUp(30, 30, 30, func(i int) time.Time { return t0.Add(2*time.Second + time.Duration(i)*time.Millisecond) }, 0)
+	b := New(Config{Target: Target{Mode: Fixed, Delay: 300 * time.Millisecond}, NeedKeyframe: true})
+	b.SetJoin(0, 29)
+	out, errs := simulate(t, b, in, t0, t0.Add(5*time.Second))
+	checkOrdered(t, out)
+	if len(errs) != 0 || len(out) != 30 {
+		t.Fatalf("%d frames released, errors %v (stats %+v)", len(out), errs, b.Stats())
+	}
+	if last := out[len(out)-1]; last.at.Before(in[29].at.Add(settleTimeout)) {
+		t.Fatalf("last frame at %v, before the clock could start", last.at.Sub(t0))
+	}
+}

@@ -69,6 +69,10 @@ func FuzzBuffer(f *testing.F) {
 					b.SetTransitFloor(time.Duration(arg) * time.Millisecond)
 					break
 				}
+				if arg&0x40 != 0 {
+					// A join point at or near the newest frame.
+					b.SetJoin(group, object+uint64(arg&3))
+				}
 				b.SetRTT(time.Duration(arg) * time.Millisecond)
 				if arg == 0xff {
 					b.Reset()

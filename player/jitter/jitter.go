@@ -220,6 +220,10 @@ type Buffer struct {
 	hasJoin            bool
 	anchorTransit      int64 // minTransit when the clock was last placed on the edge
 	haveAnchorTransit  bool
+	haveCached         bool      // a cached frame arrived
+	firstCached        time.Time // when the first did
+	lastCached         time.Time // when the last did
+	cachedMin          int64     // the smallest transit of cached frames
 }
 
 // New returns an empty buffer.
@@ -387,8 +391,9 @@ func (b *Buffer) NextDue(now time.Time) (time.Time, bool) {
 			return now, true
 		}
 		if !b.haveTransit {
-			// Only cached frames so far: no clock until a live one arrives.
-			return time.Time{}, false
+			// Only cached frames so far: the clock waits for a live one,
+			// at most settleTimeout after the last of them.
+			return b.lastCached.Add(settleTimeout), true
 		}
 		if !b.ready(now) {
 			return b.firstArrival.Add(settleTimeout), true
@@ -474,6 +479,13 @@ func after(g1, o1, g2, o2 uint64) bool {
 
 func (b *Buffer) observeTransit(f Frame, arrival time.Time) {
 	if f.Cached {
+		// Kept aside in case no live frame follows (a broadcast that
+		// ended, a stalled one): see ready.
+		tr := arrival.UnixNano() - int64(f.Timestamp)
+		if !b.haveCached {
+			b.haveCached, b.firstCached, b.cachedMin = true, arrival, tr
+		}
+		b.cachedMin, b.lastCached = min(b.cachedMin, tr), arrival
 		return
 	}
 	tr := arrival.UnixNano() - int64(f.Timestamp)
@@ -574,7 +586,16 @@ func (b *Buffer) ceiling(target time.Duration) time.Duration {
 }
 
 // ready reports whether the playout clock may start (see settleFrames).
-func (b *Buffer) ready(now time.Time) bool { return b.live(now) }
+// When no live frame came within settleTimeout of the last cached one (the
+// broadcast ended or stalls), the clock starts on the cached frames' transit.
+func (b *Buffer) ready(now time.Time) bool {
+	if !b.haveTransit && b.haveCached && now.Sub(b.lastCached) >= settleTimeout {
+		b.haveTransit = true
+		b.curMin, b.prevMin, b.lastTransit = b.cachedMin, b.cachedMin, b.cachedMin
+		b.curStart, b.firstArrival, b.lastArrival, b.calmSince = now, b.firstCached, now, now
+	}
+	return b.live(now)
+}
 
 func (b *Buffer) start(now time.Time) {
 	b.started = true
