@@ -493,6 +493,13 @@ func (a *inflight) demote() {
 
 var errTooFarBehind = errors.New("moq: group dropped: subscriber too far behind")
 
+// sendBufs holds the buffers subgroup streams encode their objects into,
+// so a group does not grow a new one; buffers larger than maxPooledSendBuf
+// (a group of large objects) are left to the garbage collector.
+var sendBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+const maxPooledSendBuf = 1 << 20
+
 // sendGroup writes one group on a subgroup stream (draft-18 §11.4.2 {#subgroup-header}).
 func (sub *servedSub) sendGroup(ctx context.Context, g *GroupReader, start wire.Location, turn *streamTurn, a *inflight) {
 	s := sub.s
@@ -508,6 +515,14 @@ func (sub *servedSub) sendGroup(ctx context.Context, g *GroupReader, start wire.
 		}
 		return uint64(wire.ResetCancelled)
 	}
+	bp := sendBufs.Get().(*[]byte)
+	buf = (*bp)[:0]
+	defer func() {
+		if cap(buf) <= maxPooledSendBuf {
+			*bp = buf[:0]
+			sendBufs.Put(bp)
+		}
+	}()
 	defer func() {
 		stop()
 		if str == nil {

@@ -557,7 +557,13 @@ func (s *Session) acceptUniLoop(ready <-chan struct{}, onControl func(*bufio.Rea
 		if err != nil {
 			return
 		}
-		r := bufio.NewReaderSize(str, 4096)
+		var r *bufio.Reader
+		if gotControl {
+			r = dataReaders.Get().(*bufio.Reader)
+			r.Reset(str)
+		} else {
+			r = bufio.NewReaderSize(str, 4096)
+		}
 		if !gotControl {
 			// Peek the stream type without consuming it: SETUP's type is the
 			// control stream's type, and ReadMessage reads it.
@@ -611,7 +617,17 @@ func peekVarint(r *bufio.Reader) (uint64, error) {
 	return v, err
 }
 
+// dataReaders holds the buffered readers of data streams: one per stream
+// would otherwise be allocated for every group received.
+var dataReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+
 func (s *Session) handleDataStream(str ReceiveStream, r *bufio.Reader, ready <-chan struct{}) {
+	defer func() {
+		// Every reader of the stream's objects has returned; what it
+		// decoded was copied out of r.
+		r.Reset(nil)
+		dataReaders.Put(r)
+	}()
 	select {
 	case <-ready:
 	case <-s.ctx.Done():
