@@ -15,6 +15,7 @@ import (
 
 	"github.com/tributary-live/tributary/moq"
 	"github.com/tributary-live/tributary/moq/relay"
+	"github.com/tributary-live/tributary/moq/wire"
 	"github.com/tributary-live/tributary/player/jitter"
 )
 
@@ -102,8 +103,10 @@ type g2gRun struct {
 
 // playOnce publishes the benchmark media, plays it through hops relays
 // (0: straight from the publisher's server) with or without jitter in front
-// of the player, and returns the figures.
-func playOnce(b *testing.B, m media, hops int, jitterNet time.Duration) g2gRun {
+// of the player, and returns the figures. warm: another viewer subscribed to
+// the tracks at the last relay before the publisher started, so the chain
+// carries them when the player joins.
+func playOnce(b *testing.B, m media, hops int, warm bool, jitterNet time.Duration) g2gRun {
 	bc := newBroadcastTB(b, testCatalog("avc1.64001f"))
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
@@ -111,6 +114,20 @@ func playOnce(b *testing.B, m media, hops int, jitterNet time.Duration) g2gRun {
 	if hops > 0 {
 		r := relayChain(b, bc, hops)
 		addr, hash = r.Addr(), r.CertHash()
+		if warm {
+			keep, err := moq.Dial(ctx, r.URL(), nil, &moq.DialOptions{CertHashes: [][]byte{hash}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer keep.Close()
+			for _, name := range []string{"video", "audio"} {
+				sub, err := keep.Subscribe(ctx, wire.FullTrackName{Namespace: bc.ns, Name: []byte(name)}, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer sub.Close()
+			}
+		}
 	}
 	started := make(chan struct{})
 	pubDone := make(chan struct{})
@@ -189,6 +206,9 @@ func percentile(sorted []float64, p float64) float64 {
 //     the reference;
 //   - relay1, relay3: through a chain of 1 or 3 moq/relay relays in this
 //     process (each pulling from the previous one, cold: the first viewer);
+//   - relay1-warm, relay3-warm: the same with another viewer on the last
+//     relay since before the publisher started (the relays carry the
+//     tracks and know where the publisher is when the player subscribes);
 //   - "-jitter": with lossyProxy (0-30 ms random delay per datagram each
 //     way, order kept) between the last hop and the player.
 //
@@ -198,14 +218,21 @@ func percentile(sorted []float64, p float64) float64 {
 // steady-p99 of the pictures shown from 1 s after the first live one; the
 // first (join) picture's latency; join (session up to the first picture)
 // and live (to the first picture published after the join point) times;
-// stalls, late
-// (decoded, not shown) and skipped frames; the load average at the start.
+// stalls, late (decoded, not shown) and skipped frames; the load average at
+// the start.
 func BenchmarkGlassToGlass720p(b *testing.B) {
-	for _, hops := range []int{0, 1, 3} {
+	for _, c := range []struct {
+		hops int
+		warm bool
+	}{{0, false}, {1, false}, {3, false}, {1, true}, {3, true}} {
 		for _, jit := range []time.Duration{0, g2gJitter} {
+			hops := c.hops
 			name := "direct"
 			if hops > 0 {
 				name = fmt.Sprintf("relay%d", hops)
+			}
+			if c.warm {
+				name += "-warm"
 			}
 			if jit > 0 {
 				name += "-jitter"
@@ -217,7 +244,7 @@ func BenchmarkGlassToGlass720p(b *testing.B) {
 					p50, p95, p99, steady99, first, maxLate, join, live, stalls, late, skipped, frames, target float64
 				}
 				for range b.N {
-					r := playOnce(b, m, hops, jit)
+					r := playOnce(b, m, hops, c.warm, jit)
 					slices.Sort(r.steady)
 					sum.p50 += r.s.Latency.P50
 					sum.p95 += r.s.Latency.P95
