@@ -165,8 +165,9 @@ func TestRelayLoop(t *testing.T) {
 		c.Upstreams = map[string][]string{"loop.test": {a.URL()}}
 		c.UpstreamCertHashes = []string{pin(a)}
 	})
-	a.cfg.Upstreams = map[string][]string{"loop.test": {b.URL()}}
-	a.hashes = [][]byte{b.CertHash()}
+	if err := a.SetUpstreams(map[string][]string{"loop.test": {b.URL()}}, []string{pin(b)}); err != nil {
+		t.Fatal(err)
+	}
 	s := dialRelay(t, a, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -52,8 +52,8 @@ type Relay struct {
 	certHash []byte
 	tlsConf  *tls.Config
 	secret   []byte
-	hashes   [][]byte // upstream pins
-	client   *http.Client
+	ups      atomic.Pointer[upstreamSet] // the upstream map and pins (SetUpstreams)
+	client   atomic.Pointer[http.Client] // well-known fetches (rebuilt by SetUpstreams)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -107,13 +107,11 @@ func New(cfg Config) (*Relay, error) {
 		r.secret = make([]byte, 32)
 		rand.Read(r.secret)
 	}
-	for _, h := range c.UpstreamCertHashes {
-		b, _ := parseHash(h)
-		r.hashes = append(r.hashes, b)
-	}
-	r.client = c.HTTPClient
-	if r.client == nil {
-		r.client = r.defaultHTTPClient()
+	r.ups.Store(newUpstreamSet(c.Upstreams, c.UpstreamCertHashes))
+	if c.HTTPClient != nil {
+		r.client.Store(c.HTTPClient)
+	} else {
+		r.client.Store(r.defaultHTTPClient())
 	}
 	return r, nil
 }
@@ -262,6 +260,24 @@ func (r *Relay) WebTransportURL() string { return "https://" + r.cfg.PublicAddr 
 // CertHash returns the SHA-256 of the relay's certificate (pin it for a
 // development certificate).
 func (r *Relay) CertHash() []byte { return r.certHash }
+
+// SetUpstreams replaces the upstream map and the pinned certificate hashes
+// of Config.Upstreams and Config.UpstreamCertHashes while the relay runs
+// (a configuration reload, or a peer relay that started later). Tracks
+// already carried keep their upstream; new requests and failovers use the
+// new map.
+func (r *Relay) SetUpstreams(upstreams map[string][]string, certHashes []string) error {
+	for _, h := range certHashes {
+		if _, err := parseHash(h); err != nil {
+			return err
+		}
+	}
+	r.ups.Store(newUpstreamSet(upstreams, certHashes))
+	if r.cfg.HTTPClient == nil {
+		r.client.Store(r.defaultHTTPClient()) // it pins the new hashes
+	}
+	return nil
+}
 
 // MintToken signs claims with the relay's secret: a token for a user or
 // peer relay of this relay.

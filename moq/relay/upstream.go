@@ -97,13 +97,37 @@ func (r *Relay) federates(origin string) bool {
 	return !r.cfg.DisableWellKnown && looksLikeHost(origin)
 }
 
+// upstreamSet is the upstream map and the pinned hashes, replaced whole by
+// SetUpstreams.
+type upstreamSet struct {
+	m      map[string][]string
+	hashes [][]byte
+}
+
+func newUpstreamSet(m map[string][]string, certHashes []string) *upstreamSet {
+	u := &upstreamSet{m: make(map[string][]string, len(m))}
+	for k, v := range m {
+		u.m[k] = append([]string(nil), v...)
+	}
+	for _, h := range certHashes {
+		if b, err := parseHash(h); err == nil {
+			u.hashes = append(u.hashes, b)
+		}
+	}
+	return u
+}
+
+// hashes are the pinned upstream certificate hashes in force.
+func (r *Relay) hashes() [][]byte { return r.ups.Load().hashes }
+
 func (r *Relay) upstreamList(origin string) ([]string, bool) {
-	for k, v := range r.cfg.Upstreams {
+	ups := r.ups.Load().m
+	for k, v := range ups {
 		if k != "*" && hostMatch([]string{k}, origin) {
 			return v, true
 		}
 	}
-	v, ok := r.cfg.Upstreams["*"]
+	v, ok := ups["*"]
 	return v, ok && len(v) > 0
 }
 
@@ -112,7 +136,7 @@ func (r *Relay) candidates(ctx context.Context, origin string) ([]endpoint, erro
 	if list, ok := r.upstreamList(origin); ok {
 		var out []endpoint
 		for _, u := range list {
-			ep, err := endpointOf(u, r.hashes)
+			ep, err := endpointOf(u, r.hashes())
 			if err != nil {
 				return nil, err
 			}
@@ -193,7 +217,7 @@ func endpointOf(raw string, hashes [][]byte) (endpoint, error) {
 }
 
 func (r *Relay) wellKnownEndpoints(wk *WellKnown) ([]endpoint, error) {
-	hashes := append([][]byte(nil), r.hashes...)
+	hashes := append([][]byte(nil), r.hashes()...)
 	for _, h := range wk.CertHashes {
 		if b, err := moq.ParseCertHash(h); err == nil {
 			hashes = append(hashes, b)
@@ -231,7 +255,7 @@ func (r *Relay) wellKnownEndpoints(wk *WellKnown) ([]endpoint, error) {
 		}
 	}
 	for _, rl := range wk.Relays {
-		if ep, err := endpointOf(rl, r.hashes); err == nil {
+		if ep, err := endpointOf(rl, r.hashes()); err == nil {
 			add(ep)
 		}
 	}
@@ -250,7 +274,7 @@ func (r *Relay) fetchWellKnown(ctx context.Context, origin string) (*WellKnown, 
 		return nil, fmt.Errorf("well-known of %q: %w", origin, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := r.client.Do(req)
+	resp, err := r.client.Load().Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("well-known of %s: %w", origin, err)
 	}
@@ -295,8 +319,7 @@ func (r *Relay) defaultHTTPClient() *http.Client {
 	if r.cfg.UpstreamTLS != nil {
 		tlsConf = r.cfg.UpstreamTLS.Clone()
 	}
-	if len(r.hashes) > 0 {
-		pins := r.hashes
+	if pins := r.hashes(); len(pins) > 0 {
 		roots := tlsConf.RootCAs
 		tlsConf.InsecureSkipVerify = true
 		tlsConf.VerifyConnection = func(cs tls.ConnectionState) error {
