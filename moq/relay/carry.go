@@ -180,6 +180,27 @@ func (r *Relay) carry(name wire.FullTrackName, path []string) (*entry, error) {
 	return e, nil
 }
 
+// coldJoinWait bounds how long a relay that starts carrying a track holds
+// the first requests while the joined group is copied.
+const coldJoinWait = 200 * time.Millisecond
+
+// waitLargest waits until t holds location l or later, at most d.
+func waitLargest(ctx context.Context, t *moq.Track, l wire.Location, d time.Duration) {
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for time.Now().Before(deadline) {
+		if got, ok := t.Largest(); ok && (got.Group > l.Group || (got.Group == l.Group && got.Object >= l.Object)) {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
 // setReady publishes an entry's track to waiting requests.
 func (r *Relay) setReady(e *entry, t *moq.Track, w *moq.TrackWriter) {
 	r.mu.Lock()
@@ -291,11 +312,36 @@ func (r *Relay) feed(e *entry) {
 	track, writer := moq.NewTrack(e.name, &moq.TrackConfig{
 		MaxGroups: r.cfg.CacheGroups, Priority: up0.Priority, GroupOrder: up0.GroupOrder, Properties: sub.Properties(),
 	})
-	r.setReady(e, track, writer)
+	r.mu.Lock()
+	e.track, e.writer = track, writer
+	r.mu.Unlock()
+	// The waiting requests are answered once the joined group has been
+	// copied up to the upstream's Largest Location (briefly bounded): their
+	// SUBSCRIBE_OK then carries it, so a viewer's player knows where the
+	// cache ends and the live edge begins, as with a warm relay.
+	ready := sync.OnceFunc(func() {
+		r.mu.Lock()
+		e.lastUse = time.Now() // the grace period starts when the requests are answered
+		r.mu.Unlock()
+		close(e.ready)
+	})
+	defer ready()
+	if l, ok := sub.Largest(); ok {
+		go func() {
+			waitLargest(ctx, track, l, coldJoinWait)
+			ready()
+		}()
+	} else {
+		ready()
+	}
 
 	hold := make(chan struct{})
 	go func() {
 		defer close(hold)
+		select {
+		case <-e.ready:
+		case <-ctx.Done():
+		}
 		r.holdWhileRead(ctx, e)
 		cancel()
 	}()
