@@ -255,17 +255,13 @@ func (s *Session) serveFetch(rs *requestStream, m *wire.Fetch) {
 			end = wire.Location{Group: m.End.Group, Object: m.End.Object - 1}
 		}
 	case wire.FetchRelativeJoining, wire.FetchAbsoluteJoining:
-		s.mu.Lock()
-		sub, ok := s.served[m.JoiningRequestID]
-		s.mu.Unlock()
+		var j wire.Location
+		var forward, ok bool
+		t, j, forward, ok = s.joinable(m.JoiningRequestID)
 		if !ok {
 			rs.refuse(&RequestError{Code: wire.RequestInvalidJoiningRequestID, Reason: "no established subscription with that request ID"})
 			return
 		}
-		t = sub.track
-		sub.mu.Lock()
-		j, forward := sub.joining, sub.forward
-		sub.mu.Unlock()
 		if !forward {
 			// Only a forwarding subscription can be joined (§10.12.2).
 			rs.refuse(&RequestError{Code: wire.RequestInvalidRange, Reason: "the joined subscription has Forward State 0"})

@@ -646,9 +646,58 @@ func (sub *servedSub) end(err error) {
 
 func (sub *servedSub) cleanup() {
 	sub.cancel(nil)
-	sub.s.mu.Lock()
-	delete(sub.s.served, sub.requestID)
-	sub.s.mu.Unlock()
+	sub.mu.Lock()
+	tomb := endedSub{requestID: sub.requestID, track: sub.track, joining: sub.joining, forward: sub.forward, at: time.Now()}
+	sub.mu.Unlock()
+	s := sub.s
+	s.mu.Lock()
+	delete(s.served, sub.requestID)
+	if len(s.ended) == maxEndedSubs {
+		s.ended = s.ended[1:]
+	}
+	s.ended = append(s.ended, tomb)
+	s.mu.Unlock()
+}
+
+// endedSub is what a joining FETCH needs of a subscription that has just
+// ended. A subscriber sends its joining FETCH right after SUBSCRIBE_OK; when
+// the track ends at that moment (PUBLISH_DONE crosses the FETCH), the FETCH
+// is still served from the track's cache rather than refused, so the joined
+// group is not lost (§10.12.2).
+type endedSub struct {
+	requestID uint64
+	track     *Track
+	joining   wire.Location
+	forward   bool
+	at        time.Time
+}
+
+// Ended subscriptions stay joinable for endedJoinable, the last
+// maxEndedSubs of a session at most.
+const (
+	endedJoinable = 10 * time.Second
+	maxEndedSubs  = 16
+)
+
+// joinable returns a live or recently ended subscription's track, joining
+// location and forward state.
+func (s *Session) joinable(id uint64) (t *Track, joining wire.Location, forward, ok bool) {
+	s.mu.Lock()
+	sub, live := s.served[id]
+	if !live {
+		for i := len(s.ended) - 1; i >= 0; i-- {
+			if e := s.ended[i]; e.requestID == id && time.Since(e.at) < endedJoinable {
+				s.mu.Unlock()
+				return e.track, e.joining, e.forward, true
+			}
+		}
+		s.mu.Unlock()
+		return nil, wire.Location{}, false, false
+	}
+	s.mu.Unlock()
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	return sub.track, sub.joining, sub.forward, true
 }
 
 func (s *Session) servePublishNamespace(rs *requestStream, m *wire.PublishNamespace) {

@@ -46,6 +46,7 @@ type Session struct {
 	aliasWait     chan struct{}            // closed and replaced when incoming changes
 	served        map[uint64]*servedSub    // by the peer's request ID: what we send the peer
 	subsPending   int                      // SUBSCRIBEs admitted and not yet in served (MaxSubscriptions)
+	ended         []endedSub               // recently ended subscriptions, still joinable (joinable)
 	fetches       map[uint64]*FetchStream  // by our request ID
 	goaway        *wire.GoAway
 	goawaySent    bool

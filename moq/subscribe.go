@@ -388,6 +388,7 @@ func (sub *Subscription) readDone() {
 			sub.mu.Unlock()
 			if !closed {
 				if errors.Is(err, io.EOF) {
+					sub.waitJoin(2 * time.Second)
 					sub.writer.Close(nil)
 				} else {
 					sub.writer.Close(fmt.Errorf("moq: subscription lost: %w", err))
@@ -405,6 +406,10 @@ func (sub *Subscription) readDone() {
 			// ends once the Stream Count streams have arrived and ended,
 			// or after a bounded wait (§10.11).
 			sub.waitStreams(m.StreamCount, 2*time.Second)
+			// The joining FETCH may still be writing the joined group: a
+			// track that ends at once (PUBLISH_DONE right after
+			// SUBSCRIBE_OK) must not lose it.
+			sub.waitJoin(2 * time.Second)
 			if m.Status == wire.DoneTrackEnded || m.Status == wire.DoneSubscriptionEnded {
 				sub.writer.Close(nil)
 			} else {
@@ -432,6 +437,21 @@ func (sub *Subscription) readDone() {
 			sub.s.fail(&wire.Error{Code: wire.ErrProtocolViolation, Reason: fmt.Sprintf("unexpected message 0x%x on a subscription", m.Type())}, "subscription")
 			return
 		}
+	}
+}
+
+// waitJoin waits at most d for the joining fetch, if any, to have written
+// its objects into the track.
+func (sub *Subscription) waitJoin(d time.Duration) {
+	if sub.joinDone == nil {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-sub.joinDone:
+	case <-t.C:
+	case <-sub.s.ctx.Done():
 	}
 }
 
