@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"image"
 	"log/slog"
 	"strings"
@@ -50,9 +51,22 @@ func TestGoLiveWithTestPattern(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	sub, err := s.Subscribe(ctx, wire.FullTrackName{Namespace: wire.NewNamespace("example.test", "alice", "live"), Name: []byte("video")}, &moq.SubscribeOptions{JoinGroup: true})
-	if err != nil {
-		t.Fatalf("subscribe: %v", err)
+	// Going live returns before the publisher has announced the broadcast to
+	// the relay: until it has, the relay does not know the namespace.
+	var sub *moq.Subscription
+	for attempt := 0; sub == nil; attempt++ {
+		sub, err = s.Subscribe(ctx, wire.FullTrackName{Namespace: wire.NewNamespace("example.test", "alice", "live"), Name: []byte("video")}, &moq.SubscribeOptions{JoinGroup: true})
+		var re *moq.RequestError
+		if err != nil && (!errors.As(err, &re) || attempt == 100) {
+			t.Fatalf("subscribe: %v", err)
+		}
+		if err != nil {
+			select {
+			case <-time.After(50 * time.Millisecond): // the publisher is still connecting
+			case <-ctx.Done():
+				t.Fatal(ctx.Err())
+			}
+		}
 	}
 	defer sub.Close()
 	g, err := sub.Track().Reader(nil).NextGroup(ctx)
