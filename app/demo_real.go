@@ -58,7 +58,6 @@ func (d demoReal) start(ctx context.Context, relay relayInfo) (demoHandle, error
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	h := &demoRealHandle{cancel: cancel, done: make(chan struct{}), url: relay.URL + "/" + joinPath(demoNamespace)}
-	connected := make(chan struct{}, 1)
 	runDone := make(chan error, 1)
 	go func() { runDone <- pub.Run(rctx) }()
 	go func() {
@@ -67,27 +66,20 @@ func (d demoReal) start(ctx context.Context, relay relayInfo) (demoHandle, error
 			Mode:   publish.ModeAuto,
 			Config: moq.Config{Logger: d.log, Implementation: "tributary-demo", AuthToken: []byte(relay.Token)},
 			Dial:   moq.DialOptions{CertHashes: [][]byte{hash}},
-			OnSession: func(s *moq.Session, err error) {
-				if s != nil {
-					select {
-					case connected <- struct{}{}:
-					default:
-					}
-				}
-			},
 		})
 		cancel()
 		<-runDone
 	}()
-	// Wait until the first frame is encoded and the relay has the broadcast.
+	// Wait until the first frame is encoded and the relay has the broadcast
+	// (it answered PUBLISH_NAMESPACE): a player opened then finds it.
 	wait := time.NewTimer(15 * time.Second)
 	defer wait.Stop()
-	for ready, conn := pub.Ready(), connected; ready != nil || conn != nil; {
+	for ready, onAir := pub.Ready(), pub.OnAir(); ready != nil || onAir != nil; {
 		select {
 		case <-ready:
 			ready = nil
-		case <-conn:
-			conn = nil
+		case <-onAir:
+			onAir = nil
 		case <-wait.C:
 			h.close()
 			return nil, errors.New("demo: the test pattern did not reach the relay within 15 s")

@@ -100,6 +100,8 @@ type Publisher struct {
 	catalogW, videoW, audioW *moq.TrackWriter
 
 	ready   chan struct{} // closed once the catalog is written
+	onAir   chan struct{} // closed once a relay first accepted the broadcast
+	airOnce sync.Once
 	done    chan struct{} // closed when Run has ended
 	running atomic.Bool
 
@@ -134,7 +136,7 @@ func New(cfg Config) (*Publisher, error) {
 	if cfg.AudioBitrate == 0 {
 		cfg.AudioBitrate = 64_000
 	}
-	p := &Publisher{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), done: make(chan struct{})}
+	p := &Publisher{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), onAir: make(chan struct{}), done: make(chan struct{})}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -183,6 +185,11 @@ func (p *Publisher) Track(ctx context.Context, s *moq.Session, req *moq.TrackReq
 // Ready is closed once the catalog has been written (after the first encoded
 // video frame, whose parameter sets give the codec string).
 func (p *Publisher) Ready() <-chan struct{} { return p.ready }
+
+// OnAir is closed once a session has first offered the broadcast and the
+// relay accepted it (PUBLISH_NAMESPACE or every PUBLISH answered): from then
+// on viewers of that relay can subscribe.
+func (p *Publisher) OnAir() <-chan struct{} { return p.onAir }
 
 // Done is closed when Run has ended.
 func (p *Publisher) Done() <-chan struct{} { return p.done }

@@ -75,6 +75,7 @@ func (p *Publisher) Serve(ctx context.Context, sess *moq.Session, mode Mode) err
 			return fmt.Errorf("publish: PUBLISH_NAMESPACE: %w", err)
 		}
 	}
+	p.airOnce.Do(func() { close(p.onAir) })
 	select {
 	case <-ctx.Done():
 		sess.Close()
