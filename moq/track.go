@@ -386,7 +386,11 @@ func (t *Track) endedLocked(g *group) {
 }
 
 // reorderWait bounds how long a group waits for its predecessor to appear.
-const reorderWait = 50 * time.Millisecond
+// A predecessor whose stream lost a packet comes about a round trip late;
+// one that does not come at all (the publisher dropped it) delays the next
+// group by this much. 50 ms let a loaded machine (CI under -race) skip
+// one-packet audio groups and a browser's groups now and then.
+const reorderWait = 150 * time.Millisecond
 
 // waitForPredecessor waits until group id-1 (or a later one) exists, or
 // the timeout passes. first is the group the track is expected to start at.
