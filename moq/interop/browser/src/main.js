@@ -29,12 +29,11 @@
 
 import * as MoqNet03 from "@moq/net";
 import * as MoqNet02 from "moq-net-02";
+import { captureConsole, fmt } from "./console.js";
 
 const params = new URLSearchParams(location.search);
 // lib=0.2 runs @moq/net 0.2.8, the version @moq/watch 0.4 depends on.
 const Moq = params.get("lib") === "0.2" ? MoqNet02 : MoqNet03;
-const logs = [];
-
 // @moq/net has no public signal for SUBSCRIBE_OK; its debug line is one.
 let subscribeOk;
 const subscribedOk = new Promise((resolve) => {
@@ -42,25 +41,9 @@ const subscribedOk = new Promise((resolve) => {
 });
 
 // Keep a copy of every console line (ours and @moq/net's) for the report.
-for (const level of ["debug", "log", "info", "warn", "error"]) {
-	const orig = console[level].bind(console);
-	console[level] = (...args) => {
-		logs.push(`${level}: ${args.map(fmt).join(" ")}`);
-		if (typeof args[0] === "string" && args[0].startsWith("subscribe ok:")) subscribeOk();
-		if (logs.length > 500) logs.shift();
-		orig(...args);
-	};
-}
-
-function fmt(v) {
-	if (v instanceof Error) return `${v.name}: ${v.message}`;
-	if (typeof v === "string") return v;
-	try {
-		return JSON.stringify(v);
-	} catch {
-		return String(v);
-	}
-}
+const logs = captureConsole((args) => {
+	if (typeof args[0] === "string" && args[0].startsWith("subscribe ok:")) subscribeOk();
+});
 
 function int(name, def) {
 	const v = params.get(name);

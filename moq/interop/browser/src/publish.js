@@ -18,29 +18,11 @@
 // "done" with ok=false if anything fails.
 
 import * as Publish from "@moq/publish";
+import { captureConsole, fmt } from "./console.js";
 
 const Net = Publish.Net;
 const params = new URLSearchParams(location.search);
-const logs = [];
-
-for (const level of ["debug", "log", "info", "warn", "error"]) {
-	const orig = console[level].bind(console);
-	console[level] = (...args) => {
-		logs.push(`${level}: ${args.map(fmt).join(" ")}`);
-		if (logs.length > 500) logs.shift();
-		orig(...args);
-	};
-}
-
-function fmt(v) {
-	if (v instanceof Error) return `${v.name}: ${v.message}`;
-	if (typeof v === "string") return v;
-	try {
-		return JSON.stringify(v);
-	} catch {
-		return String(v);
-	}
-}
+const logs = captureConsole();
 
 async function post(phase, fields) {
 	const body = JSON.stringify({ phase, logs: logs.splice(0), ...fields });
