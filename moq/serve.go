@@ -544,8 +544,11 @@ func (sub *servedSub) sendGroup(ctx context.Context, g *GroupReader, start wire.
 			time.AfterFunc(sgTimeout, func() { str.CancelWrite(uint64(wire.ResetDeliveryTimeout)) })
 		}
 	}()
+	// Payloads are borrowed: each is copied into buf and written before
+	// the next read, and the group is let go when the stream is done.
+	defer g.Close()
 	for {
-		o, err := g.ReadObject(ctx)
+		o, err := g.ReadObjectBorrowed(ctx)
 		if err != nil {
 			if errors.Is(err, io.EOF) || ctx.Err() != nil {
 				return

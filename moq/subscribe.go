@@ -547,6 +547,10 @@ func (s *Session) readSubgroup(str ReceiveStream, r *bufio.Reader, typ uint64) {
 		}
 	}()
 	sr := wire.NewSubgroupReader(r, hdr, s.lim.Wire)
+	// Payloads are read into pooled buffers (payload.go).
+	var alloc payloadAlloc
+	defer alloc.close()
+	sr.Alloc = alloc.Alloc
 	for {
 		var o wire.Object
 		err := sr.Next(&o)
@@ -562,8 +566,11 @@ func (s *Session) readSubgroup(str ReceiveStream, r *bufio.Reader, typ uint64) {
 			return
 		}
 		obj := Object{Group: hdr.Group, Subgroup: hdr.Subgroup, ID: o.ID, Priority: hdr.Priority,
-			Status: o.Status, Properties: o.Properties, Payload: o.Payload, Received: time.Now()}
-		if err := gw.Write(obj); err != nil {
+			Status: o.Status, Properties: o.Properties, Payload: o.Payload, Received: time.Now(),
+			buf: alloc.take()}
+		err = gw.Write(obj)
+		obj.buf.release() // the group holds its own reference now, if it took the object
+		if err != nil {
 			if errors.Is(err, ErrObjectOrder) {
 				continue
 			}

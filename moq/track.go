@@ -52,6 +52,9 @@ type Object struct {
 	// Received is when the object's first byte arrived or was written; it
 	// drives the object delivery timeout (draft-18 §8 {#delivery-timeouts}).
 	Received time.Time
+
+	// buf is the pooled buffer Payload lives in, if any (payload.go).
+	buf *payloadBuf
 }
 
 // Location returns the object's location in its track.
@@ -135,6 +138,10 @@ type group struct {
 	done    bool  // end of group known
 	err     error // group aborted (publisher reset)
 	evicted bool  // no longer in the cache; bytes no longer counted there
+	// readers counts the GroupReaders holding the group; released is set
+	// once the group dropped its payload buffers' references (releaseLocked).
+	readers  int
+	released bool
 	// wait is made by a reader waiting for the group's next object or end
 	// and closed by the next change to the group: a new object wakes the
 	// readers of its group that wait, and no one else.
@@ -267,6 +274,7 @@ func (t *Track) CachedObjects(id, from, to uint64) ([]Object, bool) {
 	var out []Object
 	for _, o := range g.objects {
 		if o.ID >= from && o.ID <= to {
+			o.buf.escape()
 			out = append(out, o)
 		}
 	}
@@ -366,7 +374,22 @@ func (t *Track) evictLocked() {
 			t.evictedOpen[old] = struct{}{}
 			t.evictedOpenBytes += old.bytes
 		}
+		old.releaseLocked()
 	}
+}
+
+// releaseLocked drops the group's references to its payload buffers once
+// nothing can read it any more: it left the cache, its end is known, and
+// no GroupReader holds it (payload.go).
+func (g *group) releaseLocked() {
+	if g.released || !g.evicted || (!g.done && g.err == nil) || g.readers > 0 {
+		return
+	}
+	g.released = true
+	for i := range g.objects {
+		g.objects[i].buf.release()
+	}
+	g.objects = nil
 }
 
 // maxPrealloc bounds the object capacity a new group starts with.
@@ -383,6 +406,7 @@ func (t *Track) endedLocked(g *group) {
 		delete(t.evictedOpen, g)
 		t.evictedOpenBytes -= g.bytes
 	}
+	g.releaseLocked()
 }
 
 // reorderWait bounds how long a group waits for its predecessor to appear.
@@ -463,6 +487,7 @@ func (w *TrackWriter) Close(err error) {
 	// Evicted groups still being read end with the track too.
 	for g := range t.evictedOpen {
 		end(g)
+		g.releaseLocked()
 	}
 	t.evictedOpen, t.evictedOpenBytes = nil, 0
 	t.notifyGroupsLocked()
@@ -513,6 +538,7 @@ func (w *GroupWriter) Write(o Object) error {
 		o.Received = time.Now()
 	}
 	g.objects = append(g.objects, o)
+	o.buf.hold()
 	g.bytes += size
 	if !g.evicted {
 		t.bytes += size
@@ -642,8 +668,9 @@ func (r *TrackReader) NextGroup(ctx context.Context) (*GroupReader, error) {
 		if found != nil {
 			r.started = true
 			r.next = found.id + 1
+			found.readers++
 			t.mu.Unlock()
-			return &GroupReader{t: t, g: found}, nil
+			return &GroupReader{t: t, g: found, held: true}, nil
 		}
 		if t.closed {
 			err := t.closeErr
@@ -682,36 +709,68 @@ func (r *TrackReader) Latest() (uint64, bool) {
 	return 0, false
 }
 
-// GroupReader reads the objects of one group in order.
+// GroupReader reads the objects of one group in order. Close it when done
+// with it: payloads read with ReadObjectBorrowed stay valid until then.
 type GroupReader struct {
 	t     *Track
 	g     *group
 	index int
+	// held is set while the reader holds its group (group.readers);
+	// borrowed once it lent a payload, which Close alone may end.
+	held, borrowed bool
+	end            error // what every later read returns
 }
 
 // ID returns the group ID.
 func (r *GroupReader) ID() uint64 { return r.g.id }
 
 // ReadObject waits for the next object of the group. It returns io.EOF at the
-// end of the group and the group's error if it was aborted.
+// end of the group and the group's error if it was aborted. The payload is
+// the caller's to keep.
 func (r *GroupReader) ReadObject(ctx context.Context) (Object, error) {
+	return r.read(ctx, false)
+}
+
+// ReadObjectBorrowed is ReadObject with the payload lent, not given: it
+// stays valid until Close and must not be modified. A relay forwarding a
+// group reads this way, so the payload's buffer can be reused once every
+// reader closed the group and it left the cache (moq/payload.go).
+func (r *GroupReader) ReadObjectBorrowed(ctx context.Context) (Object, error) {
+	return r.read(ctx, true)
+}
+
+func (r *GroupReader) read(ctx context.Context, borrow bool) (Object, error) {
 	t := r.t
 	for {
 		t.mu.Lock()
-		if r.index < len(r.g.objects) {
-			o := r.g.objects[r.index]
-			r.index++
-			t.mu.Unlock()
-			return o, nil
-		}
-		if r.g.err != nil {
-			err := r.g.err
+		if r.end != nil {
+			err := r.end
 			t.mu.Unlock()
 			return Object{}, err
 		}
-		if r.g.done {
+		if r.index < len(r.g.objects) {
+			o := r.g.objects[r.index]
+			r.index++
+			if borrow {
+				r.borrowed = true
+			} else {
+				o.buf.escape()
+			}
 			t.mu.Unlock()
-			return Object{}, io.EOF
+			return o, nil
+		}
+		if r.g.err != nil || r.g.done {
+			r.end = r.g.err
+			if r.end == nil {
+				r.end = io.EOF
+			}
+			if !r.borrowed {
+				// Nothing more can be read and nothing is lent: let go
+				// of the group without waiting for Close.
+				r.dropLocked()
+			}
+			t.mu.Unlock()
+			return Object{}, r.end
 		}
 		changed := r.g.waitLocked()
 		t.mu.Unlock()
@@ -723,9 +782,30 @@ func (r *GroupReader) ReadObject(ctx context.Context) (Object, error) {
 	}
 }
 
+// Close releases the reader's hold on the group: payloads from
+// ReadObjectBorrowed must not be used after it; those from ReadObject stay
+// valid. Reading after Close returns ErrTrackClosed, or the group's end if
+// it was read.
+func (r *GroupReader) Close() {
+	r.t.mu.Lock()
+	defer r.t.mu.Unlock()
+	r.dropLocked()
+	if r.end == nil {
+		r.end = ErrTrackClosed
+	}
+}
+
+func (r *GroupReader) dropLocked() {
+	if r.held {
+		r.held = false
+		r.g.readers--
+		r.g.releaseLocked()
+	}
+}
+
 // Buffered returns how many objects are available without waiting.
 func (r *GroupReader) Buffered() int {
 	r.t.mu.Lock()
 	defer r.t.mu.Unlock()
-	return len(r.g.objects) - r.index
+	return max(0, len(r.g.objects)-r.index)
 }

@@ -386,6 +386,9 @@ type catalogFeed struct {
 }
 
 func (f *catalogFeed) close() {
+	if f.g != nil {
+		f.g.Close()
+	}
 	f.r.Close()
 	f.sub.Close()
 }
@@ -423,6 +426,7 @@ func (f *catalogFeed) next(ctx context.Context) (*msf.Catalog, error) {
 				return cat, nil
 			}
 		}
+		f.g.Close()
 		f.g = nil
 	}
 	return nil, errors.New("player: no usable catalog object")

@@ -138,6 +138,7 @@ func (t *trackPlayer) readLoop() {
 }
 
 func (t *trackPlayer) readGroup(ctx context.Context, g *moq.GroupReader) {
+	defer g.Close()
 	for range 1 << 16 {
 		o, err := g.ReadObject(ctx)
 		if err != nil {

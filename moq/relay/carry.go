@@ -431,6 +431,7 @@ func (r *Relay) pump(ctx context.Context, e *entry, sub *moq.Subscription, up *u
 		// Open the local group here, in order; copy its objects on the side.
 		gw, err := e.writer.OpenGroup(id)
 		if err != nil || gw == nil {
+			g.Close()
 			return
 		}
 		e.copyMu.Lock()
@@ -520,8 +521,11 @@ func waitForGroups(ctx context.Context, t *moq.Track, from, to uint64) []*moq.Gr
 // by an upstream failure stays open: the next upstream may deliver the rest
 // (objects the track already holds are skipped), or a later group closes it.
 func copyGroup(ctx context.Context, gw *moq.GroupWriter, g *moq.GroupReader) {
+	// Borrowed payloads: the local group takes its own reference to each
+	// object it stores, so the upstream group can be let go at the end.
+	defer g.Close()
 	for {
-		o, err := g.ReadObject(ctx)
+		o, err := g.ReadObjectBorrowed(ctx)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				gw.Close()

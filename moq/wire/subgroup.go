@@ -186,6 +186,12 @@ func (w *SubgroupWriter) AppendObject(b []byte, o *Object) ([]byte, error) {
 
 // SubgroupReader decodes the objects of one subgroup stream after its header.
 type SubgroupReader struct {
+	// Alloc, if set, returns the buffer (of length n) that a payload of n
+	// bytes, at most 64 KiB, is read into; larger payloads, and every payload
+	// without Alloc, get a new slice. The session uses it to read payloads
+	// into pooled buffers.
+	Alloc func(n int) []byte
+
 	r       Reader
 	h       SubgroupHeader
 	lim     *Limits
@@ -206,7 +212,8 @@ func (s *SubgroupReader) Header() SubgroupHeader { return s.h }
 // Next decodes the next object into o. It returns io.EOF when the stream
 // ends cleanly between objects, a PROTOCOL_VIOLATION *Error for malformed or
 // truncated objects, and other read errors (e.g. a reset) wrapped. The
-// payload is a new slice (one allocation per object without properties).
+// payload is a new slice (one allocation per object without properties), or
+// a buffer from Alloc.
 func (s *SubgroupReader) Next(o *Object) error {
 	delta, err := ReadVarint(s.r)
 	if err != nil {
@@ -256,7 +263,15 @@ func (s *SubgroupReader) Next(o *Object) error {
 		if n > uint64(s.lim.objectPayload()) {
 			return limitExceeded("MaxObjectPayload", n, s.lim.objectPayload())
 		}
-		if o.Payload, err = readN(s.r, int(n)); err != nil {
+		if s.Alloc != nil && n <= eagerAlloc {
+			if o.Payload = s.Alloc(int(n)); len(o.Payload) != int(n) {
+				o.Payload = make([]byte, n)
+			}
+			if _, err := io.ReadFull(s.r, o.Payload); err != nil {
+				o.Payload = nil
+				return readErr(err, "object payload")
+			}
+		} else if o.Payload, err = readN(s.r, int(n)); err != nil {
 			return readErr(err, "object payload")
 		}
 	}
