@@ -34,33 +34,47 @@ const (
 )
 
 // benchThrottle keeps a writer at most benchAhead bytes ahead of its
-// reader, the same way in both throughput benchmarks.
+// reader, the same way in both throughput benchmarks. A writer that got
+// that far ahead resumes when a group's worth of room is free: one wake-up
+// per group, whatever the reader's read sizes (a raw stream reader gets
+// many objects per read, a MoQ reader one).
 type benchThrottle struct {
 	received atomic.Int64
+	want     atomic.Int64 // what the waiting writer needs received; 0: none waits
 	progress chan struct{}
 }
 
 func newBenchThrottle() *benchThrottle { return &benchThrottle{progress: make(chan struct{}, 1)} }
 
-// read records n bytes read and wakes a waiting writer.
+// read records n bytes read and wakes the writer once it may go on.
 func (t *benchThrottle) read(n int) {
-	t.received.Add(int64(n))
-	select {
-	case t.progress <- struct{}{}:
-	default:
+	r := t.received.Add(int64(n))
+	if w := t.want.Load(); w > 0 && r >= w {
+		select {
+		case t.progress <- struct{}{}:
+		default:
+		}
 	}
 }
 
 // wait blocks while the writer, having written sent bytes, is too far ahead.
 func (t *benchThrottle) wait(sent int64) {
-	for sent-t.received.Load() > benchAhead {
+	if sent-t.received.Load() <= benchAhead {
+		return
+	}
+	target := sent - benchAhead + benchGroupLength*benchObjectSize
+	t.want.Store(target)
+	for t.received.Load() < target {
 		<-t.progress
 	}
+	t.want.Store(0)
 }
 
 // waitAll blocks until the reader has all sent bytes, at most 10 s.
 func (t *benchThrottle) waitAll(b *testing.B, sent int64) {
 	timeout := time.After(10 * time.Second)
+	t.want.Store(sent)
+	defer t.want.Store(0)
 	for t.received.Load() < sent {
 		select {
 		case <-t.progress:

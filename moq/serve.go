@@ -550,6 +550,12 @@ func (sub *servedSub) sendGroup(ctx context.Context, g *GroupReader, start wire.
 	for {
 		o, err := g.ReadObjectBorrowed(ctx)
 		if err != nil {
+			if errors.Is(err, io.EOF) && ctx.Err() == nil && str != nil && len(buf) > 0 {
+				if _, err := str.Write(buf); err != nil {
+					str = nil
+				}
+				return
+			}
 			if errors.Is(err, io.EOF) || ctx.Err() != nil {
 				return
 			}
@@ -612,14 +618,25 @@ func (sub *servedSub) sendGroup(ctx context.Context, g *GroupReader, start wire.
 			str = nil
 			return
 		}
+		s.countOut(len(o.Payload))
+		if len(buf) < maxCoalesced && g.Buffered() > 0 {
+			// The next object is already here (a sender that fell
+			// behind, a relay catching up): write both at once. An
+			// object is never held back waiting for another.
+			continue
+		}
 		if _, err := str.Write(buf); err != nil {
 			str = nil
 			return
 		}
 		buf = buf[:0]
-		s.countOut(len(o.Payload))
 	}
 }
+
+// maxCoalesced bounds what sendGroup writes to a stream in one call when
+// objects are waiting: fewer, larger writes keep the connection's send loop
+// supplied with fewer hand-offs.
+const maxCoalesced = 64 << 10
 
 func (s *Session) sendDatagram(alias uint64, o *Object) {
 	d := wire.Datagram{TrackAlias: alias, Group: o.Group, Object: o.ID, Priority: o.Priority, Properties: o.Properties, Status: o.Status, Payload: o.Payload}
