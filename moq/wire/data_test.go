@@ -63,6 +63,11 @@ func encodeSubgroup(h SubgroupHeader, objs []Object) ([]byte, error) {
 
 // decodeSubgroup decodes a whole subgroup stream; err is nil on a clean end.
 func decodeSubgroup(b []byte, lim *Limits) (SubgroupHeader, []Object, error) {
+	return decodeSubgroupAlloc(b, lim, nil)
+}
+
+// decodeSubgroupAlloc decodes with sr.Alloc set to alloc (nil: none).
+func decodeSubgroupAlloc(b []byte, lim *Limits, alloc func(int) []byte) (SubgroupHeader, []Object, error) {
 	r := bufio.NewReader(bytes.NewReader(b))
 	t, err := ReadStreamType(r)
 	if err != nil {
@@ -73,6 +78,7 @@ func decodeSubgroup(b []byte, lim *Limits) (SubgroupHeader, []Object, error) {
 		return h, nil, err
 	}
 	sr := NewSubgroupReader(r, h, lim)
+	sr.Alloc = alloc
 	var objs []Object
 	for i := 0; i < 10000; i++ {
 		var o Object

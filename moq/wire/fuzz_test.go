@@ -139,6 +139,21 @@ func FuzzSubgroup(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		h, objs, err := decodeSubgroup(data, nil)
 		checkDecodeErr(t, err)
+		// The same bytes with payloads read into buffers the caller
+		// gives (the session's pooled buffers), here carved out of an
+		// arena full of junk: the same objects, every payload byte read.
+		arena := bytes.Repeat([]byte{0xa5}, 1<<16)
+		ha, objsA, errA := decodeSubgroupAlloc(data, nil, func(n int) []byte {
+			if n > len(arena) {
+				return make([]byte, n)
+			}
+			p := arena[:n:n]
+			arena = arena[n:]
+			return p
+		})
+		if (err == nil) != (errA == nil) || ha != h || !reflect.DeepEqual(objs, objsA) {
+			t.Fatalf("with Alloc: %v, %d objects; without: %v, %d objects", errA, len(objsA), err, len(objs))
+		}
 		if err != nil {
 			return
 		}
