@@ -544,16 +544,35 @@ func (sub *servedSub) sendGroup(ctx context.Context, g *GroupReader, start wire.
 			time.AfterFunc(sgTimeout, func() { str.CancelWrite(uint64(wire.ResetDeliveryTimeout)) })
 		}
 	}()
-	// Payloads are borrowed: each is copied into buf and written before
-	// the next read, and the group is let go when the stream is done.
+	// Payloads are borrowed: each is copied into buf before the next
+	// read, and the group is let go when the stream is done.
 	defer g.Close()
+	// Objects already waiting are written together (up to maxCoalesced);
+	// what is encoded is written as soon as no object waits, so none is
+	// held back for one that has not come. pending counts the payload
+	// bytes encoded and not yet written: they count as sent once written.
+	pending := 0
+	flush := func() bool {
+		if str == nil || len(buf) == 0 {
+			return str != nil
+		}
+		if _, err := str.Write(buf); err != nil {
+			str = nil
+			return false
+		}
+		buf = buf[:0]
+		s.countOut(pending)
+		pending = 0
+		return true
+	}
 	for {
+		if len(buf) > 0 && (len(buf) >= maxCoalesced || g.Buffered() == 0) && !flush() {
+			return
+		}
 		o, err := g.ReadObjectBorrowed(ctx)
 		if err != nil {
-			if errors.Is(err, io.EOF) && ctx.Err() == nil && str != nil && len(buf) > 0 {
-				if _, err := str.Write(buf); err != nil {
-					str = nil
-				}
+			if errors.Is(err, io.EOF) && ctx.Err() == nil {
+				flush()
 				return
 			}
 			if errors.Is(err, io.EOF) || ctx.Err() != nil {
@@ -618,18 +637,7 @@ func (sub *servedSub) sendGroup(ctx context.Context, g *GroupReader, start wire.
 			str = nil
 			return
 		}
-		s.countOut(len(o.Payload))
-		if len(buf) < maxCoalesced && g.Buffered() > 0 {
-			// The next object is already here (a sender that fell
-			// behind, a relay catching up): write both at once. An
-			// object is never held back waiting for another.
-			continue
-		}
-		if _, err := str.Write(buf); err != nil {
-			str = nil
-			return
-		}
-		buf = buf[:0]
+		pending += len(o.Payload)
 	}
 }
 
