@@ -339,7 +339,11 @@ func (w *TrackWriter) OpenGroup(id uint64) (*GroupWriter, error) {
 func (t *Track) insertLocked(id uint64) *group {
 	g := &group{id: id}
 	if t.lastLen > 0 {
-		g.objects = make([]Object, 0, t.lastLen)
+		if p, _ := objectLists.Get().(*[]Object); p != nil && cap(*p) >= t.lastLen {
+			g.objects = (*p)[:0]
+		} else {
+			g.objects = make([]Object, 0, t.lastLen)
+		}
 	}
 	i := len(t.groups)
 	for i > 0 && t.groups[i-1].id > id {
@@ -389,8 +393,17 @@ func (g *group) releaseLocked() {
 	for i := range g.objects {
 		g.objects[i].buf.release()
 	}
+	// Nothing can reach the list any more: a new group reuses it.
+	if cap(g.objects) <= maxPrealloc {
+		clear(g.objects)
+		l := g.objects[:0]
+		objectLists.Put(&l)
+	}
 	g.objects = nil
 }
+
+// objectLists holds the object lists of released groups (releaseLocked).
+var objectLists sync.Pool
 
 // maxPrealloc bounds the object capacity a new group starts with.
 const maxPrealloc = 256
