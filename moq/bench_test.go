@@ -244,20 +244,14 @@ func newRawPipe(b *testing.B) *benchPipe {
 }
 
 // BenchmarkMoQThroughput is the throughput of one MoQ session (newMoQPipe).
-func BenchmarkMoQThroughput(b *testing.B) {
-	p := newMoQPipe(b)
-	b.SetBytes(benchObjectSize)
-	b.ResetTimer()
-	cpu := processCPU()
-	p.run(b, b.N)
-	b.StopTimer()
-	benchCPU(b, cpu)
-}
+func BenchmarkMoQThroughput(b *testing.B) { benchPipeThroughput(b, newMoQPipe(b)) }
 
 // BenchmarkRawQUICThroughput is the reference for BenchmarkMoQThroughput:
 // the same bytes in the same pattern over bare quic-go (newRawPipe).
-func BenchmarkRawQUICThroughput(b *testing.B) {
-	p := newRawPipe(b)
+func BenchmarkRawQUICThroughput(b *testing.B) { benchPipeThroughput(b, newRawPipe(b)) }
+
+// benchPipeThroughput sends b.N objects through p and reports bytes and CPU.
+func benchPipeThroughput(b *testing.B, p *benchPipe) {
 	b.SetBytes(benchObjectSize)
 	b.ResetTimer()
 	cpu := processCPU()
