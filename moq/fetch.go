@@ -341,27 +341,11 @@ func (s *Session) serveFetch(rs *requestStream, m *wire.Fetch) {
 		if g == end.Group {
 			to = end.Object
 		}
-		objs, _ := t.CachedObjects(g, from, to)
-		for i := range objs {
-			o := &objs[i]
-			if o.Status != wire.StatusNormal {
-				continue
-			}
-			buf, err = fw.AppendObject(buf, &wire.FetchObject{Group: o.Group, Subgroup: o.Subgroup, ID: o.ID,
-				Priority: o.Priority, Properties: o.Properties, Payload: o.Payload, Datagram: o.Datagram})
-			if err != nil {
-				str.CancelWrite(uint64(wire.ResetInternalError))
-				return
-			}
-			if ctx.Err() != nil {
-				str.CancelWrite(uint64(wire.ResetCancelled))
-				return
-			}
-			if _, err := str.Write(buf); err != nil {
-				return
-			}
-			buf = buf[:0]
-			s.countOut(len(o.Payload))
+		objs, release := t.lendCachedObjects(g, from, to)
+		sent := serveFetchObjects(ctx, s, str, fw, &buf, objs)
+		release()
+		if !sent {
+			return
 		}
 	}
 	if len(buf) > 0 {
@@ -371,4 +355,32 @@ func (s *Session) serveFetch(rs *requestStream, m *wire.Fetch) {
 	}
 	str.Close()
 	rs.str.Close()
+}
+
+// serveFetchObjects writes objs on a fetch stream, encoding into *buf; false
+// when the stream was reset or failed.
+func serveFetchObjects(ctx context.Context, s *Session, str SendStream, fw *wire.FetchWriter, buf *[]byte, objs []Object) bool {
+	for i := range objs {
+		o := &objs[i]
+		if o.Status != wire.StatusNormal {
+			continue
+		}
+		b, err := fw.AppendObject(*buf, &wire.FetchObject{Group: o.Group, Subgroup: o.Subgroup, ID: o.ID,
+			Priority: o.Priority, Properties: o.Properties, Payload: o.Payload, Datagram: o.Datagram})
+		*buf = b
+		if err != nil {
+			str.CancelWrite(uint64(wire.ResetInternalError))
+			return false
+		}
+		if ctx.Err() != nil {
+			str.CancelWrite(uint64(wire.ResetCancelled))
+			return false
+		}
+		if _, err := str.Write(b); err != nil {
+			return false
+		}
+		*buf = b[:0]
+		s.countOut(len(o.Payload))
+	}
+	return true
 }

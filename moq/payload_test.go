@@ -246,3 +246,29 @@ func TestPooledPayloadsOverSession(t *testing.T) {
 		t.Fatalf("%d payload references dropped twice", n)
 	}
 }
+
+// TestLentCachedObjectsOutliveEviction: objects lent from the cache to a
+// FETCH being served keep their buffers until released, even when their
+// group is evicted and released in between.
+func TestLentCachedObjectsOutliveEviction(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	over := payloadOverReleased.Load()
+	tr, w := NewTrack(testName("lend"), &TrackConfig{MaxGroups: 1})
+	writePooled(t, w, 0, 10)
+	objs, release := tr.lendCachedObjects(0, 2, 7)
+	if len(objs) != 6 {
+		t.Fatalf("lent %d objects, want 6", len(objs))
+	}
+	for g := uint64(1); g <= 50; g++ {
+		writePooled(t, w, g, 10) // group 0 leaves the cache; its buffers go back unless held
+	}
+	checkPattern(t, "lent, before release", 0, objs)
+	release()
+	if n := payloadOverReleased.Load() - over; n != 0 {
+		t.Fatalf("%d payload references dropped twice", n)
+	}
+	if objs, release := tr.lendCachedObjects(0, 0, 9); objs != nil {
+		release()
+		t.Fatal("an evicted group was lent")
+	}
+}

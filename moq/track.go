@@ -281,6 +281,30 @@ func (t *Track) CachedObjects(id, from, to uint64) ([]Object, bool) {
 	return out, true
 }
 
+// lendCachedObjects is CachedObjects with the payloads lent, not given:
+// each holds a reference to its buffer until release is called, so a
+// relay serving FETCH from its cache does not take the buffers out of
+// their pool.
+func (t *Track) lendCachedObjects(id, from, to uint64) (objs []Object, release func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	g := t.findLocked(id)
+	if g == nil {
+		return nil, func() {}
+	}
+	for _, o := range g.objects {
+		if o.ID >= from && o.ID <= to {
+			o.buf.hold()
+			objs = append(objs, o)
+		}
+	}
+	return objs, func() {
+		for i := range objs {
+			objs[i].buf.release()
+		}
+	}
+}
+
 // TrackWriter feeds a Track. It is used by one goroutine at a time.
 type TrackWriter struct {
 	t *Track

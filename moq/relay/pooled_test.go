@@ -44,10 +44,10 @@ func TestRelayKeepsPooledPayloadsIntact(t *testing.T) {
 		n    int
 		err  error
 	}
-	view := func(sess *moq.Session, borrow bool, out chan<- result, subscribed chan<- struct{}) {
+	view := func(sess *moq.Session, borrow bool, opts *moq.SubscribeOptions, out chan<- result, subscribed chan<- struct{}) {
 		var res result
 		defer func() { out <- res }()
-		sub, err := sess.Subscribe(ctx, name, nil)
+		sub, err := sess.Subscribe(ctx, name, opts)
 		subscribed <- struct{}{}
 		if err != nil {
 			res.err = err
@@ -92,9 +92,9 @@ func TestRelayKeepsPooledPayloadsIntact(t *testing.T) {
 		}
 	}
 	kept, lent := make(chan result, 1), make(chan result, 1)
-	subscribed := make(chan struct{}, 2)
-	go view(dialRelay(t, a, nil), false, kept, subscribed)
-	go view(dialRelay(t, a, nil), true, lent, subscribed)
+	subscribed := make(chan struct{}, 3)
+	go view(dialRelay(t, a, nil), false, nil, kept, subscribed)
+	go view(dialRelay(t, a, nil), true, nil, lent, subscribed)
 	<-subscribed
 	<-subscribed
 
@@ -102,12 +102,18 @@ func TestRelayKeepsPooledPayloadsIntact(t *testing.T) {
 	const groups, perGroup = 60, 6
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
+	// A third viewer joins mid-stream: its joining FETCH is served from
+	// the relay's cache, with the cached buffers lent (moq/fetch.go).
+	joined, joinSess := make(chan result, 1), dialRelay(t, a, nil)
 	for g := uint64(0); g < groups; g++ {
 		gw, err := w.AppendGroup()
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i := uint64(0); i < perGroup; i++ {
+			if g == groups/2 && i == perGroup/2 {
+				go view(joinSess, false, &moq.SubscribeOptions{JoinGroup: true}, joined, subscribed)
+			}
 			<-tick.C
 			if err := gw.WriteObject(pooledPayload(gw.ID(), i), nil); err != nil {
 				t.Fatal(err)
@@ -117,8 +123,11 @@ func TestRelayKeepsPooledPayloadsIntact(t *testing.T) {
 	}
 	w.Close(nil)
 
-	rk, rl := <-kept, <-lent
-	for _, r := range []result{rk, rl} {
+	rk, rl, rj := <-kept, <-lent, <-joined
+	if rj.n == 0 {
+		t.Fatal("the viewer that joined mid-stream got nothing")
+	}
+	for _, r := range []result{rk, rl, rj} {
 		if r.err != nil {
 			t.Fatal(r.err)
 		}
@@ -134,5 +143,5 @@ func TestRelayKeepsPooledPayloadsIntact(t *testing.T) {
 			t.Fatalf("kept group %d object %d was overwritten after it was read", o.Group, o.ID)
 		}
 	}
-	t.Logf("viewers got %d (kept) and %d (borrowed) of %d objects", rk.n, rl.n, groups*perGroup)
+	t.Logf("viewers got %d (kept) and %d (borrowed) of %d objects; %d after joining mid-stream", rk.n, rl.n, groups*perGroup, rj.n)
 }
