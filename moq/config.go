@@ -62,6 +62,10 @@ type Config struct {
 	// AuthToken, if set, is sent in SETUP as an AUTHORIZATION TOKEN of
 	// type 0 (negotiated out of band), draft-18 §10.3.1.4 {#setup-auth-token}.
 	AuthToken []byte
+	// MoreAuthTokens are sent in SETUP after AuthToken, each an
+	// AUTHORIZATION TOKEN of type 0 (a relay sends its grant and its relay
+	// proof).
+	MoreAuthTokens [][]byte
 	// Implementation is sent as MOQT IMPLEMENTATION (draft-18 §10.3.1.5).
 	Implementation string
 	// Logger receives the session's logs; nil uses slog.Default.

@@ -149,6 +149,9 @@ func connect(ctx context.Context, c Conn, v wire.Version, cfg *Config, authority
 	if len(s.cfg.AuthToken) > 0 {
 		setup.AuthorizationTokens = []wire.Token{{AliasType: wire.AliasUseValue, Value: s.cfg.AuthToken}}
 	}
+	for _, t := range s.cfg.MoreAuthTokens {
+		setup.AuthorizationTokens = append(setup.AuthorizationTokens, wire.Token{AliasType: wire.AliasUseValue, Value: t})
+	}
 	if err := s.handshake(ctx, setup); err != nil {
 		return nil, err
 	}

@@ -1,11 +1,14 @@
 package relay
 
 import (
+	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -87,6 +90,28 @@ type Config struct {
 	// listed as "relays" in /.well-known/moq for failover.
 	AdvertiseRelays []string
 
+	// Instance ties the relay to one Mastodon-API server, given by its base
+	// URL ("https://social.example"): the server's members exchange their
+	// account's access token for a grant at /auth/grant, checked against
+	// the server's verify_credentials (docs/RELAY.md, "Instance relays").
+	Instance string
+	// InstanceDomain is the instance's domain as it appears in handles and
+	// namespaces (members publish under <domain>/<username>); default: the
+	// host of Instance. It is also the identity this relay proves to
+	// upstream relays with RelayKey.
+	InstanceDomain string
+	// InstanceClient checks account tokens at Instance; nil uses a client
+	// with a 5 s timeout that verifies TLS against the system roots.
+	InstanceClient *http.Client
+	// GrantTTL is how long a grant minted at /auth/grant lasts (default
+	// 15 min; clients exchange their account token again when it runs out).
+	GrantTTL time.Duration
+	// RelayKey signs this relay's proofs of its instance to upstream
+	// relays; its public half is published as relay_key in
+	// /.well-known/moq, which the instance serves on its own domain.
+	// Nil: a new key for this run.
+	RelayKey ed25519.PrivateKey
+
 	// GracePeriod is how long an upstream subscription outlives its last
 	// local reader (default 30 s).
 	GracePeriod time.Duration
@@ -156,6 +181,29 @@ func (c *Config) withDefaults() (Config, error) {
 	if out.DrainPeriod <= 0 {
 		out.DrainPeriod = 10 * time.Second
 	}
+	if out.GrantTTL <= 0 {
+		out.GrantTTL = 15 * time.Minute
+	}
+	if out.Instance != "" {
+		u, err := url.Parse(out.Instance)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil {
+			return out, fmt.Errorf("relay: instance %q is not an https:// URL", out.Instance)
+		}
+		if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+			return out, fmt.Errorf("relay: instance %q: plain http only to a loopback host (tests)", out.Instance)
+		}
+		out.Instance = u.Scheme + "://" + u.Host
+		if out.InstanceDomain == "" {
+			out.InstanceDomain = u.Host
+		}
+	}
+	out.InstanceDomain = strings.ToLower(out.InstanceDomain)
+	if out.InstanceDomain != "" && !looksLikeHost(out.InstanceDomain) {
+		return out, fmt.Errorf("relay: instance domain %q is not a host name", out.InstanceDomain)
+	}
+	if out.RelayKey != nil && len(out.RelayKey) != ed25519.PrivateKeySize {
+		return out, errors.New("relay: Config.RelayKey is not an Ed25519 private key")
+	}
 	if out.Logger == nil {
 		out.Logger = slog.Default()
 	}
@@ -185,4 +233,13 @@ func hostMatch(list []string, host string) bool {
 		}
 	}
 	return false
+}
+
+// isLoopbackHost reports whether host is "localhost" or a loopback address.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"html/template"
 	"net/http"
@@ -17,6 +18,7 @@ func (r *Relay) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/moq", r.serveWellKnown)
 	mux.HandleFunc("GET /watch/{path...}", r.serveWatch)
+	mux.HandleFunc("POST "+GrantPath, r.serveGrant)
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
 		st := r.Stats()
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
@@ -48,6 +50,9 @@ func (r *Relay) WellKnownDoc() WellKnown {
 	if r.cfg.DevCert && len(r.certHash) > 0 {
 		wk.CertHashes = []string{hexHash(r.certHash)}
 	}
+	wk.Instance = r.cfg.InstanceDomain
+	wk.Grant = r.GrantURL()
+	wk.RelayKey = PublicKeyString(r.relayKey.Public().(ed25519.PublicKey))
 	return wk
 }
 

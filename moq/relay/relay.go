@@ -15,6 +15,7 @@ package relay
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
@@ -52,6 +53,8 @@ type Relay struct {
 	certHash []byte
 	tlsConf  *tls.Config
 	secret   []byte
+	relayKey ed25519.PrivateKey // signs relay proofs (Config.RelayKey)
+	accounts *accountChecker    // checks account tokens at the instance (Config.Instance)
 	ups      atomic.Pointer[upstreamSet] // the upstream map and pins (SetUpstreams)
 	client   atomic.Pointer[http.Client] // well-known fetches (rebuilt by SetUpstreams)
 
@@ -106,6 +109,13 @@ func New(cfg Config) (*Relay, error) {
 	if len(r.secret) == 0 {
 		r.secret = make([]byte, 32)
 		rand.Read(r.secret)
+	}
+	r.relayKey = c.RelayKey
+	if r.relayKey == nil {
+		_, r.relayKey, _ = ed25519.GenerateKey(rand.Reader)
+	}
+	if c.Instance != "" {
+		r.accounts = newAccountChecker(c.Instance, c.InstanceClient)
 	}
 	r.ups.Store(newUpstreamSet(c.Upstreams, c.UpstreamCertHashes))
 	if c.HTTPClient != nil {
@@ -355,7 +365,8 @@ type peer struct {
 	sess      *moq.Session
 	role      string // "viewer" or "relay" (declared); set before the peer is shared
 	publishes bool   // announced or published something (under Relay.mu)
-	name      string // declared relay name, or the token subject
+	name      string // declared relay name (never trusted for policy)
+	instance  string // instance domain proved by a relay proof
 	grants    []*Claims
 	overLimit bool
 	err       error // why its SETUP was refused
@@ -364,13 +375,29 @@ type peer struct {
 	outBps    float64
 }
 
+// relayName is the peer relay's verified identity: the instance domain its
+// relay proof proved, or the subject of a relay token of this relay; ""
+// for a peer that is no verified relay.
 func (p *peer) relayName() string {
+	if p.instance != "" {
+		return p.instance
+	}
 	for _, g := range p.grants {
 		if g.Relay {
 			return g.Subject
 		}
 	}
-	return p.name
+	return ""
+}
+
+// accountName names a peer relay in accounting: its verified identity, or
+// "unverified" for every relay that only declared a name (declared names
+// are the peer's choice: they never become labels).
+func (p *peer) accountName() string {
+	if n := p.relayName(); n != "" {
+		return n
+	}
+	return "unverified"
 }
 
 func (p *peer) user() string {
@@ -407,6 +434,21 @@ func (r *Relay) peerFor(s *moq.Session) (*peer, error) {
 	}
 	p = &peer{sess: s, role: "viewer", started: time.Now()}
 	for _, tok := range s.PeerAuthTokens() {
+		if isProof(tok) {
+			ctx, cancel := context.WithTimeout(s.Context(), 5*time.Second)
+			dom, err := r.verifyProof(ctx, tok)
+			cancel()
+			if err != nil {
+				code := wire.ErrMalformedAuthToken
+				if errors.Is(err, ErrExpiredToken) {
+					code = wire.ErrExpiredAuthToken
+				}
+				p.err = &moq.SessionError{Code: code, Reason: err.Error()}
+				break
+			}
+			p.instance, p.role = dom, "relay"
+			continue
+		}
 		if !isGrant(tok) {
 			continue
 		}
@@ -485,23 +527,32 @@ func (r *Relay) requestGrants(p *peer, tokens [][]byte) (grants []*Claims, path 
 }
 
 // mayWatch applies the watch policy and the relay allow and deny lists.
+// A relay is who it proved to be (a relay proof of its instance, or a relay
+// token of this relay); a name it merely declares can only get it denied.
 func (r *Relay) mayWatch(p *peer, grants []*Claims) error {
-	relayName := p.name
-	verifiedRelay := false
+	verified := p.instance
 	for _, g := range grants {
-		if g.Relay {
-			relayName, verifiedRelay = g.Subject, true
+		if g.Relay && verified == "" {
+			verified = g.Subject
 		}
 	}
-	if p.role == "relay" || verifiedRelay {
-		if hostMatch(r.cfg.DenyRelays, relayName) {
-			return r.refuse(wire.RequestUnauthorized, "relay %q is blocked here", relayName)
+	if p.name != "" && hostMatch(r.cfg.DenyRelays, p.name) {
+		return r.refuse(wire.RequestUnauthorized, "relay %q is blocked here", p.name)
+	}
+	if verified != "" {
+		if hostMatch(r.cfg.DenyRelays, verified) {
+			return r.refuse(wire.RequestUnauthorized, "relay %q is blocked here", verified)
 		}
-		if len(r.cfg.AllowRelays) > 0 && !hostMatch(r.cfg.AllowRelays, relayName) {
-			return r.refuse(wire.RequestUnauthorized, "relay %q is not served here", relayName)
+		if len(r.cfg.AllowRelays) > 0 && !hostMatch(r.cfg.AllowRelays, verified) {
+			return r.refuse(wire.RequestUnauthorized, "relay %q is not served here", verified)
 		}
+	} else if p.role == "relay" && len(r.cfg.AllowRelays) > 0 {
+		return r.refuse(wire.RequestUnauthorized, "relay %q did not prove its instance; this relay serves listed relays only", p.name)
 	}
 	if r.cfg.Watch == WatchOpen {
+		return nil
+	}
+	if verified != "" {
 		return nil
 	}
 	for _, g := range grants {

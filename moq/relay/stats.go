@@ -209,7 +209,7 @@ func (r *Relay) sessionEnded(s *moq.Session) {
 	r.totals.publisherBytes += in
 	if p != nil && p.role == "relay" {
 		r.totals.relayBytes += out
-		r.totals.perRelay[p.relayName()] += out
+		r.totals.perRelay[p.accountName()] += out
 	} else {
 		r.totals.localBytes += out
 	}
@@ -245,7 +245,7 @@ func (r *Relay) Stats() Stats {
 		ps := PeerStats{Name: p.name, Addr: s.RemoteAddr().String(), User: p.user(), Role: role, BytesIn: in, BytesOut: out, OutBps: p.outBps, Since: p.started}
 		if p.role == "relay" {
 			st.RelayBytes += out
-			relayOut[p.relayName()] += out
+			relayOut[p.accountName()] += out
 			continue
 		}
 		st.LocalBytes += out

@@ -3,6 +3,7 @@ package relay
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
@@ -35,6 +36,16 @@ type WellKnown struct {
 	Relays []string `json:"relays,omitempty"`
 	// CertHashes are hex SHA-256 hashes of development certificates.
 	CertHashes []string `json:"cert_hashes,omitempty"`
+	// Instance is the domain of the Fediverse instance this relay serves
+	// (its members publish under <instance>/<username>); empty for a relay
+	// tied to no instance.
+	Instance string `json:"instance,omitempty"`
+	// Grant is the https URL where members exchange their account's access
+	// token for a relay grant (docs/RELAY.md, "Instance relays").
+	Grant string `json:"grant,omitempty"`
+	// RelayKey is the relay's public key ("ed25519:<base64url>"), which
+	// signs the relay proofs it shows upstream relays.
+	RelayKey string `json:"relay_key,omitempty"`
 }
 
 // Limits on a fetched /.well-known/moq document.
@@ -49,6 +60,18 @@ const (
 type endpoint struct {
 	moqt, https string
 	hashes      [][]byte
+}
+
+// host is the endpoint's host:port (the audience of a relay proof).
+func (ep endpoint) host() string {
+	raw := ep.moqt
+	if raw == "" {
+		raw = ep.https
+	}
+	if u, err := url.Parse(raw); err == nil {
+		return u.Host
+	}
+	return ""
 }
 
 func (ep endpoint) String() string {
@@ -79,7 +102,7 @@ func (r *Relay) isLocalOrigin(origin string) bool {
 	if len(r.cfg.LocalOrigins) > 0 {
 		return false
 	}
-	self := []string{r.name}
+	self := []string{r.name, r.cfg.InstanceDomain}
 	if h, _, err := net.SplitHostPort(r.cfg.PublicAddr); err == nil {
 		self = append(self, r.cfg.PublicAddr)
 		if strings.Contains(h, ".") && net.ParseIP(h) == nil {
@@ -166,13 +189,7 @@ func (r *Relay) candidates(ctx context.Context, origin string) ([]endpoint, erro
 		ttl = wellKnownFailTTL
 	}
 	r.upMu.Lock()
-	if len(r.wkCache) >= maxWellKnownCache {
-		for k, v := range r.wkCache {
-			if time.Now().After(v.expires) || len(r.wkCache) >= maxWellKnownCache {
-				delete(r.wkCache, k)
-			}
-		}
-	}
+	r.pruneWellKnownLocked()
 	r.wkCache[key] = wkEntry{eps: eps, err: err, expires: time.Now().Add(ttl)}
 	r.upMu.Unlock()
 	return eps, err
@@ -187,8 +204,22 @@ const (
 
 type wkEntry struct {
 	eps     []endpoint
+	key     ed25519.PublicKey // relay_key, for entries "key:<domain>"
 	err     error
 	expires time.Time
+}
+
+// pruneWellKnownLocked makes room in the well-known cache (r.upMu held).
+func (r *Relay) pruneWellKnownLocked() {
+	if len(r.wkCache) < maxWellKnownCache {
+		return
+	}
+	now := time.Now()
+	for k, v := range r.wkCache {
+		if now.After(v.expires) || len(r.wkCache) >= maxWellKnownCache {
+			delete(r.wkCache, k)
+		}
+	}
 }
 
 // endpointOf turns a configured URL into an endpoint: moqt:// gets an
@@ -462,6 +493,10 @@ func (r *Relay) dialEndpoint(ctx context.Context, ep endpoint) (*moq.Session, er
 	cfg := &moq.Config{Implementation: implPrefix + r.name, Logger: r.log}
 	if r.cfg.UpstreamToken != "" {
 		cfg.AuthToken = []byte(r.cfg.UpstreamToken)
+	}
+	if r.cfg.InstanceDomain != "" {
+		// Prove which instance this relay serves (relaykey.go).
+		cfg.MoreAuthTokens = [][]byte{mintProof(r.relayKey, r.cfg.InstanceDomain, ep.host(), time.Now())}
 	}
 	idle := r.cfg.UpstreamIdleTimeout
 	opts := &moq.DialOptions{
