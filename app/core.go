@@ -99,6 +99,7 @@ type Core struct {
 	playing   *playRun
 	liveRun   *liveRun
 	fedi      *fediRun
+	home      homeRun
 }
 
 type videoSinkBox struct{ s VideoSink }

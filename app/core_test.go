@@ -1,9 +1,11 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -273,5 +275,65 @@ func TestCheckStreamURL(t *testing.T) {
 		if err := CheckStreamURL(tc.in); (err == nil) != tc.ok {
 			t.Errorf("CheckStreamURL(%q) = %v, want ok=%v", tc.in, err, tc.ok)
 		}
+	}
+}
+
+// TestPlaysThroughHomeRelay: a Fediverse stream plays through the home
+// relay the account's server names, with the grant, and falls back to the
+// streamer's own relay (without the grant) when the home relay fails.
+func TestPlaysThroughHomeRelay(t *testing.T) {
+	fedi := &fakeFedi{
+		accs:    []Account{{ID: "bob@b.test", Handle: "@bob@b.test"}},
+		streams: []Stream{{ID: "1", Who: "Alice", Title: "Live", State: StreamLive, URLs: []string{"moqt://relay.a.test:443/a.test/alice/live"}, CertHashes: []string{"aa"}}},
+		home:    &homeGrant{relay: HomeRelay{URL: "moqt://relay.b.test:4443", Instance: "b.test", CertHashes: []string{"bb"}, Publish: []string{"b.test/bob"}}, token: "grant-of-bob"},
+	}
+	player := &fakePlayer{}
+	c, w := newTestCore(t, services{relay: &fakeRelay{}, player: player, fedi: fedi})
+	s := w.waitFor(t, "home relay and stream", func(s State) bool { return s.Home.Relay != nil && len(s.Streams.Items) > 0 })
+	c.Play(s.Streams.Items[0])
+	s = w.waitFor(t, "playing", func(s State) bool { return s.Player.Status == PlayerPlaying })
+	if s.Player.Via != "via b.test" || s.Player.URL != "moqt://relay.b.test:4443/a.test/alice/live" {
+		t.Fatalf("playing %q (%s), want the broadcast through relay.b.test, via b.test", s.Player.URL, s.Player.Via)
+	}
+	player.mu.Lock()
+	o := player.opts[len(player.opts)-1]
+	player.mu.Unlock()
+	if o.Token != "grant-of-bob" || !slices.Contains(o.CertHashes, "bb") {
+		t.Errorf("home relay opened with token %q pins %v, want the grant and its pin", o.Token, o.CertHashes)
+	}
+	player.lastEvents().status(PlayerFailed, errors.New("relay closed"))
+	s = w.waitFor(t, "direct", func(s State) bool { return s.Player.Status == PlayerPlaying && s.Player.Via == "direct" })
+	if s.Player.URL != "moqt://relay.a.test:443/a.test/alice/live" {
+		t.Errorf("fell back to %q, want the streamer's relay", s.Player.URL)
+	}
+	player.mu.Lock()
+	defer player.mu.Unlock()
+	for i, u := range player.opened {
+		if !strings.Contains(u, "relay.b.test") && player.opts[i].Token != "" {
+			t.Errorf("the grant was sent to %s", u)
+		}
+	}
+}
+
+// TestGoLiveOnHomeRelay: with no relay set by hand, Go live publishes to
+// the home relay under the namespace the grant allows, with the grant.
+func TestGoLiveOnHomeRelay(t *testing.T) {
+	fedi := &fakeFedi{
+		accs: []Account{{ID: "bob@b.test", Handle: "@bob@b.test"}},
+		home: &homeGrant{relay: HomeRelay{URL: "moqt://relay.b.test:4443", Instance: "b.test", Publish: []string{"b.test/bob"}}, token: "grant-of-bob"},
+	}
+	live := &recordingLive{}
+	c, w := newTestCore(t, services{relay: &fakeRelay{}, player: &fakePlayer{}, fedi: fedi, live: live})
+	w.waitFor(t, "home relay", func(s State) bool { return s.Home.Relay != nil })
+	c.OpenGoLive()
+	c.SetLiveOptions(LiveOptions{Title: "Hello", Announce: true, Visibility: VisibilityPublic})
+	c.GoLive()
+	w.waitFor(t, "live", func(s State) bool { return s.Live.Live })
+	tg := live.target()
+	if tg.RelayURL != "moqt://relay.b.test:4443" || strings.Join(tg.Path, "/") != "b.test/bob/live" || tg.TokenFunc == nil {
+		t.Fatalf("target = %+v, want the home relay, b.test/bob/live and a grant", tg)
+	}
+	if tok, err := tg.TokenFunc(context.Background()); err != nil || tok != "grant-of-bob" {
+		t.Errorf("token = %q, %v", tok, err)
 	}
 }

@@ -138,6 +138,18 @@ type fakeFedi struct {
 	announced []string
 	ended     int
 	streams   []Stream
+	home      *homeGrant // nil: the server names no relay
+	homeAsks  int
+}
+
+func (f *fakeFedi) homeRelay(ctx context.Context, id string) (homeGrant, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.homeAsks++
+	if f.home == nil {
+		return homeGrant{}, &Problem{What: "Your server names no MoQ relay."}
+	}
+	return *f.home, nil
 }
 
 func (f *fakeFedi) accounts(ctx context.Context) ([]Account, error) {
@@ -258,4 +270,24 @@ func (f *frameCounter) count() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.n
+}
+
+// recordingLive is fakeLive that keeps the target of the last start.
+type recordingLive struct {
+	fakeLive
+	mu sync.Mutex
+	tg liveTarget
+}
+
+func (l *recordingLive) start(ctx context.Context, o LiveOptions, tg liveTarget, frame func(image.Image), level func(float64)) (liveHandle, error) {
+	l.mu.Lock()
+	l.tg = tg
+	l.mu.Unlock()
+	return l.fakeLive.start(ctx, o, tg, frame, level)
+}
+
+func (l *recordingLive) target() liveTarget {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.tg
 }

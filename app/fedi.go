@@ -24,6 +24,9 @@ type fediBackend interface {
 	// announce posts that the user went live and returns the post's URL and
 	// a function that edits it to say the stream ended.
 	announce(ctx context.Context, id string, title, watchURL string, vis Visibility) (string, func(context.Context) error, error)
+	// homeRelay returns the relay the account's server names and a grant
+	// of it for the account (renewed when it runs out).
+	homeRelay(ctx context.Context, id string) (homeGrant, error)
 }
 
 // fediRun is the sign-in flow and timeline following.
@@ -218,6 +221,7 @@ func (c *Core) followActive() {
 		f.followCancel = nil
 	}
 	f.streams = nil
+	c.discoverHome()
 	c.st.Streams.Err = nil
 	c.st.Streams.Step = Step{}
 	if c.svc.fedi == nil || len(c.st.Accounts) == 0 {

@@ -20,8 +20,9 @@ import (
 type fediReal struct {
 	c *fedi.Client
 
-	mu      sync.Mutex
-	openURL func(string)
+	mu       sync.Mutex
+	openURL  func(string)
+	sessions map[string]*fedi.Session // by account, for their home relay grants
 }
 
 func newFediReal(dir string, allowLoopbackHTTP bool, roots *x509.CertPool, log *slog.Logger) (*fediReal, error) {
@@ -93,6 +94,9 @@ func (f *fediReal) signIn(ctx context.Context, handle string, paste bool, authUR
 }
 
 func (f *fediReal) signOut(ctx context.Context, id string) error {
+	f.mu.Lock()
+	delete(f.sessions, id)
+	f.mu.Unlock()
 	if err := f.c.SignOut(ctx, id); err != nil {
 		return fediProblem(err)
 	}
@@ -144,6 +148,40 @@ func streamOf(ls fedi.LiveStream) Stream {
 		PageURL:    ls.WatchURL,
 		State:      st,
 	}
+}
+
+// session returns the account's session, kept so its home relay and
+// grant are cached.
+func (f *fediReal) session(id string) (*fedi.Session, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s := f.sessions[id]; s != nil {
+		return s, nil
+	}
+	s, err := f.c.Session(id)
+	if err != nil {
+		return nil, err
+	}
+	if f.sessions == nil {
+		f.sessions = map[string]*fedi.Session{}
+	}
+	f.sessions[id] = s
+	return s, nil
+}
+
+func (f *fediReal) homeRelay(ctx context.Context, id string) (homeGrant, error) {
+	s, err := f.session(id)
+	if err != nil {
+		return homeGrant{}, fediProblem(err)
+	}
+	g, h, err := s.RelayGrant(ctx)
+	if err != nil {
+		return homeGrant{}, fediProblem(err)
+	}
+	return homeGrant{
+		relay: HomeRelay{URL: h.URL(), Instance: h.Info.Instance, CertHashes: append([]string(nil), h.Info.CertHashes...), Publish: g.Publish},
+		token: g.Token,
+	}, nil
 }
 
 func (f *fediReal) announce(ctx context.Context, id, title, watchURL string, vis Visibility) (string, func(context.Context) error, error) {

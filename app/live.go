@@ -195,6 +195,20 @@ func (c *Core) GoLive() {
 				tg.Path = []string{domain, user, "live"}
 			}
 		}
+		if h := c.st.Home.Relay; tg.RelayURL == "" && h != nil && len(h.Publish) > 0 && c.svc.fedi != nil {
+			// The account's home relay, with its grant: the broadcast goes
+			// under the namespace the grant allows (<instance>/<user>/live).
+			tg.RelayURL = h.URL
+			if len(h.CertHashes) > 0 {
+				tg.CertHash = h.CertHashes[0]
+			}
+			tg.Path = append(strings.Split(strings.Trim(h.Publish[0], "/"), "/"), "live")
+			svc, id := c.svc.fedi, c.home.id
+			tg.TokenFunc = func(ctx context.Context) (string, error) {
+				g, err := svc.homeRelay(ctx, id)
+				return g.token, err
+			}
+		}
 		if tg.RelayURL == "" {
 			if c.relayRun == nil || c.relayRun.h == nil {
 				c.st.Live.Err = &Problem{What: "There is no relay to send your stream to.", Todo: "Turn on your personal relay in Relay, or set a home relay URL in Settings."}

@@ -233,11 +233,14 @@ func (l liveReal) preview(ctx context.Context, cam, mic string, frame func(image
 
 // liveTarget says where a broadcast goes.
 type liveTarget struct {
-	RelayURL string   // moqt:// or https:// relay
-	CertHash string   // pin of the personal relay's certificate
-	Token    string   // the personal relay's token for the app
-	Path     []string // the broadcast's namespace
-	Quality  Quality
+	RelayURL string // moqt:// or https:// relay
+	CertHash string // pin of the personal relay's certificate
+	Token    string // the personal relay's token for the app
+	// TokenFunc, if set, gives the token before each connection (a home
+	// relay's grant, renewed when it runs out).
+	TokenFunc func(ctx context.Context) (string, error)
+	Path      []string // the broadcast's namespace
+	Quality   Quality
 }
 
 type liveRealHandle struct {
@@ -306,6 +309,13 @@ func (l liveReal) start(ctx context.Context, o LiveOptions, tg liveTarget, frame
 		pub.Connect(rctx, tg.RelayURL, &publish.ConnectOptions{
 			Config: moq.Config{Logger: l.log, Implementation: "tributary-app", AuthToken: []byte(tg.Token)},
 			Dial:   dial,
+			AuthToken: func(ctx context.Context) ([]byte, error) {
+				if tg.TokenFunc == nil {
+					return []byte(tg.Token), nil
+				}
+				t, err := tg.TokenFunc(ctx)
+				return []byte(t), err
+			},
 			OnSession: func(s *moq.Session, err error) {
 				select {
 				case connected <- err:

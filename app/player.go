@@ -103,6 +103,10 @@ func (c *Core) play(s Stream) {
 	}
 	playSeq++
 	r := &playRun{id: playSeq, stream: s}
+	// A Fediverse stream plays through the home relay first (it pulls the
+	// broadcast once for the whole community); the streamer's own
+	// endpoints follow as the fallback.
+	r.stream.URLs, _ = c.viaHome(s)
 	c.playing = r
 	c.st.Player = PlayerState{Status: PlayerConnecting, Stream: s}
 	c.openPlayer(r)
@@ -114,6 +118,7 @@ func (c *Core) openPlayer(r *playRun) {
 	ctx, cancel := context.WithCancel(c.ctx)
 	r.cancel = cancel
 	c.st.Player.URL = u
+	c.st.Player.Via = c.pathLabel(u)
 	c.st.Player.Step = Step{Busy: true, Label: "Connecting to " + hostOf(u) + "…"}
 	if c.st.Player.Status == PlayerReconnecting {
 		c.st.Player.Step.Label = fmt.Sprintf("Reconnecting to %s (attempt %d)…", hostOf(u), r.tries+1)
@@ -124,6 +129,13 @@ func (c *Core) openPlayer(r *playRun) {
 		opts.CertHashes = append(opts.CertHashes, c.relayRun.info.CertHash)
 		opts.Token = c.relayRun.info.Token
 	}
+	var home *HomeState
+	acct := c.home.id
+	if h := c.st.Home.Relay; h != nil && sameHost(u, h.URL) {
+		hs := c.st.Home
+		home = &hs
+	}
+	fedi := c.svc.fedi
 	id := r.id
 	ev := playEvents{
 		frame: func(img image.Image) { c.videoFrame(img) },
@@ -133,6 +145,17 @@ func (c *Core) openPlayer(r *playRun) {
 	}
 	svc := c.svc.player
 	c.goBG(func() {
+		if home != nil && fedi != nil {
+			// The home relay gets the account's grant (fetched or
+			// renewed now), and nothing else does.
+			g, err := fedi.homeRelay(ctx, acct)
+			if err != nil {
+				c.do(func() { c.playerStatus(id, PlayerFailed, err) })
+				return
+			}
+			opts.Token = g.token
+			opts.CertHashes = append(opts.CertHashes, g.relay.CertHashes...)
+		}
 		h, err := svc.open(ctx, u, opts, ev)
 		c.do(func() {
 			if c.playing != r || ctx.Err() != nil {

@@ -24,6 +24,8 @@ type State struct {
 	Live LiveState
 	// Relay is the personal relay.
 	Relay RelayState
+	// Home is the active account's home relay.
+	Home HomeState
 	// Notice is a message about the app as a whole (for example a settings
 	// file that could not be read), or nil.
 	Notice *Problem
@@ -189,6 +191,9 @@ type PlayerState struct {
 	Stream Stream
 	// URL is the URL in use.
 	URL string
+	// Via says how the stream is reached: "via social.example" through
+	// the home relay, or "direct" from the streamer's relay.
+	Via string
 	// Reconnects counts reconnections of this playback.
 	Reconnects int
 	// Stats are the overlay's figures.

@@ -239,12 +239,16 @@ func domainOf(id string) string {
 // live streams on its home timeline, and announcements.
 type Session struct {
 	c      *Client
-	mu     sync.Mutex // guards acct
+	mu     sync.Mutex // guards acct and the home relay fields
 	acct   Account
 	token  string
 	secret string
 	host   string
 	mc     *mastodon.Client
+
+	home   *HomeRelay // guarded by mu (homerelay.go)
+	homeAt time.Time
+	grant  *Grant
 }
 
 // Session returns the Session of a signed-in account.

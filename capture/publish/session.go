@@ -108,6 +108,10 @@ type ConnectOptions struct {
 	MinBackoff, MaxBackoff time.Duration
 	// OnSession is called with each new session, and with nil and the error when one ends.
 	OnSession func(s *moq.Session, err error)
+	// AuthToken, if set, is asked before each dial for the SETUP token
+	// (replacing Config.AuthToken): a short-lived relay grant is renewed
+	// across reconnections this way.
+	AuthToken func(ctx context.Context) ([]byte, error)
 }
 
 // Connect keeps the broadcast offered to the relay at url until ctx ends or
@@ -131,7 +135,17 @@ func (p *Publisher) Connect(ctx context.Context, url string, opts *ConnectOption
 		cfg.Tracks = moq.TrackSourceFunc(p.Track)
 		dial := opts.Dial
 		started := time.Now()
-		sess, err := moq.Dial(ctx, url, &cfg, &dial)
+		var sess *moq.Session
+		var err error
+		if opts.AuthToken != nil {
+			var tok []byte
+			if tok, err = opts.AuthToken(ctx); err == nil {
+				cfg.AuthToken = tok
+			}
+		}
+		if err == nil {
+			sess, err = moq.Dial(ctx, url, &cfg, &dial)
+		}
 		if err == nil {
 			p.log.Info("publish: connected", "url", url, "version", sess.Version(), "transport", sess.Transport())
 			if opts.OnSession != nil {

@@ -41,9 +41,10 @@ func relayMain(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var (
 		configPath, listen, public, name, certFile, keyFile, secretFile, watch, logLevel string
+		instance, instanceDomain, relayKeyFile, hashFile                                 string
 		grace, drain                                                                     time.Duration
 		devCert, openPublish, logJSON                                                    bool
-		upstreams, hashes, deny, denyOrigins                                             listFlag
+		upstreams, hashes, deny, denyOrigins, allow                                      listFlag
 		maxConns, maxSubs                                                                int
 		maxViewerKbps, maxTotalKbps                                                      int64
 	)
@@ -59,7 +60,12 @@ func relayMain(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&openPublish, "open-publish", false, "anyone may publish any namespace (development, interop)")
 	fs.Var(&upstreams, "upstream", "origin=URL[,URL...]: pull origin's broadcasts from these relays (origin * for all); repeatable")
 	fs.Var(&hashes, "upstream-cert-hash", "hex SHA-256 of an upstream's development certificate; repeatable")
-	fs.Var(&deny, "deny-relay", "never serve this relay (name); repeatable")
+	fs.Var(&deny, "deny-relay", "never serve this relay (its proved instance domain); repeatable")
+	fs.Var(&allow, "allow-relay", "serve only these relays (proved instance domains); repeatable")
+	fs.StringVar(&instance, "instance", "", "tie the relay to this Mastodon-API server (https://social.example): its members sign in with their accounts")
+	fs.StringVar(&instanceDomain, "instance-domain", "", "the instance's domain in handles and namespaces (default: the host of -instance)")
+	fs.StringVar(&relayKeyFile, "relay-key-file", "", "the relay's Ed25519 key, created if missing (default: a new key per run)")
+	fs.StringVar(&hashFile, "cert-hash-file", "", "with -dev-cert, write the certificate's SHA-256 to this file")
 	fs.Var(&denyOrigins, "deny-origin", "never carry broadcasts of this origin host; repeatable")
 	fs.DurationVar(&grace, "grace", 0, "keep an upstream subscription this long after its last viewer (default 30s)")
 	fs.DurationVar(&drain, "drain", 0, "on SIGINT/SIGTERM, wait this long for sessions after GOAWAY (default 10s)")
@@ -116,6 +122,9 @@ func relayMain(args []string, stdout, stderr io.Writer) int {
 	str("key", keyFile, &fc.KeyFile)
 	str("secret-file", secretFile, &fc.SecretFile)
 	str("watch", watch, &fc.Watch)
+	str("instance", instance, &fc.Instance)
+	str("instance-domain", instanceDomain, &fc.InstanceDomain)
+	str("relay-key-file", relayKeyFile, &fc.RelayKeyFile)
 	if set["dev-cert"] {
 		fc.DevCert = devCert
 	}
@@ -138,6 +147,7 @@ func relayMain(args []string, stdout, stderr io.Writer) int {
 	}
 	fc.UpstreamCertHashes = append(fc.UpstreamCertHashes, hashes...)
 	fc.DenyRelays = append(fc.DenyRelays, deny...)
+	fc.AllowRelays = append(fc.AllowRelays, allow...)
 	fc.DenyOrigins = append(fc.DenyOrigins, denyOrigins...)
 	if fc.CertFile == "" && !fc.DevCert {
 		fmt.Fprintln(stderr, "tributary relay: no certificate: pass -cert and -key, or -dev-cert")
@@ -189,6 +199,16 @@ func relayMain(args []string, stdout, stderr io.Writer) int {
 		r.Name(), r.URL(), r.WebTransportURL(), strings.TrimPrefix(r.URL(), "moqt://"))
 	if cfg.DevCert {
 		fmt.Fprintf(stdout, "cert-sha256: %s\n", hex.EncodeToString(r.CertHash()))
+		if hashFile != "" {
+			if err := os.WriteFile(hashFile, []byte(hex.EncodeToString(r.CertHash())+"\n"), 0o644); err != nil {
+				fmt.Fprintln(stderr, "tributary relay:", err)
+				r.Close()
+				return 1
+			}
+		}
+	}
+	if g := r.GrantURL(); g != "" {
+		fmt.Fprintf(stdout, "instance: %s (members exchange account tokens at %s)\n", r.WellKnownDoc().Instance, g)
 	}
 	<-ctx.Done()
 	stop() // a second signal kills at once

@@ -37,6 +37,14 @@ type WellKnown struct {
 	// CertHashes are SHA-256 hashes (hex) of certificates a client may
 	// accept without a CA chain, as WebTransport serverCertificateHashes do.
 	CertHashes []string `json:"cert_hashes,omitempty"`
+	// Instance is the domain of the Fediverse instance the relay serves.
+	Instance string `json:"instance,omitempty"`
+	// Grant is the https URL where the instance's members exchange their
+	// account token for a relay grant (only ever used with the document of
+	// the member's own server).
+	Grant string `json:"grant,omitempty"`
+	// RelayKey is the relay's public key for relay-to-relay trust.
+	RelayKey string `json:"relay_key,omitempty"`
 }
 
 // ParseWellKnown decodes and checks a /.well-known/moq document. Entries
@@ -65,6 +73,17 @@ func ParseWellKnown(body []byte) (*WellKnown, error) {
 		if b, err := hex.DecodeString(h); err == nil && len(b) == 32 && len(w.CertHashes) < MaxWellKnownEntries {
 			w.CertHashes = append(w.CertHashes, h)
 		}
+	}
+	if g := keepURLs([]string{raw.Grant}, "https"); len(g) == 1 {
+		w.Grant = g[0]
+	}
+	if in := strings.ToLower(strings.TrimSpace(raw.Instance)); in != "" && len(in) <= 253 && !strings.ContainsAny(in, "/@?#\\ ") {
+		if u, ok := EndpointURL("https://"+in, "https"); ok && u.Host == in {
+			w.Instance = in
+		}
+	}
+	if k := strings.TrimSpace(raw.RelayKey); len(k) <= 128 && strings.HasPrefix(k, "ed25519:") {
+		w.RelayKey = k
 	}
 	if len(w.MoQT) == 0 && len(w.WebTransport) == 0 {
 		return nil, errors.New(WellKnownPath + ": no usable moqt or webtransport endpoint")

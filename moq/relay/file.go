@@ -48,6 +48,12 @@ type FileConfig struct {
 	MaxViewerKbps      int64               `json:"max_viewer_kbps"`
 	MaxTotalKbps       int64               `json:"max_total_kbps"`
 	CacheGroups        int                 `json:"cache_groups"`
+	// Instance ties the relay to a Mastodon-API server (its base URL);
+	// InstanceDomain overrides the domain its members publish under.
+	Instance       string `json:"instance"`
+	InstanceDomain string `json:"instance_domain"`
+	// RelayKeyFile holds the relay's Ed25519 key (created if missing).
+	RelayKeyFile string `json:"relay_key_file"`
 }
 
 // maxConfigFile bounds a configuration file.
@@ -88,6 +94,14 @@ func (f *FileConfig) Config() (Config, error) {
 		AdvertiseRelays: f.AdvertiseRelays, MaxConnections: f.MaxConnections, MaxSubscriptions: f.MaxSubscriptions,
 		MaxSubscriptionsPerSession: f.MaxSubsPerSession, MaxViewerBitrate: f.MaxViewerKbps * 1000,
 		MaxTotalBitrate: f.MaxTotalKbps * 1000, CacheGroups: f.CacheGroups,
+		Instance: f.Instance, InstanceDomain: f.InstanceDomain,
+	}
+	if f.RelayKeyFile != "" {
+		k, err := LoadOrCreateKey(f.RelayKeyFile)
+		if err != nil {
+			return c, err
+		}
+		c.RelayKey = k
 	}
 	for _, d := range []struct {
 		name string
