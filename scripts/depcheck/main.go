@@ -1,6 +1,8 @@
 // Command depcheck enforces Tributary's dependency direction:
 // cmd -> ui -> app -> (fedi, player, capture, moq); player and capture -> moq;
-// moq imports none of the others and no fyne.
+// moq imports none of the others and no fyne. fedi may also import
+// moq/netguard, the one address guard, which imports only the standard
+// library.
 package main
 
 import (
@@ -26,6 +28,16 @@ var allowed = map[string][]string{
 	"assets":  {"assets"},
 	"scripts": {"scripts"},
 }
+
+// allowedPackages lists single packages a folder may import besides the
+// folders in allowed.
+var allowedPackages = map[string][]string{
+	"fedi": {module + "/moq/netguard"},
+}
+
+// stdlibOnly lists packages that may import no project package (and so
+// bring nothing of their folder along where allowedPackages lets them in).
+var stdlibOnly = map[string]bool{module + "/moq/netguard": true}
 
 // fyneFree lists the folders that must not import fyne.
 var fyneFree = map[string]bool{"app": true, "player": true, "capture": true, "fedi": true, "moq": true}
@@ -70,13 +82,25 @@ func main() {
 			if fyneFree[from] && strings.HasPrefix(imp, "fyne.io/") {
 				bad = append(bad, fmt.Sprintf("%s imports %s (no fyne below ui)", p.ImportPath, imp))
 			}
-			if !strings.HasPrefix(imp, module+"/") || !known {
+			if !strings.HasPrefix(imp, module+"/") {
+				continue
+			}
+			if stdlibOnly[p.ImportPath] {
+				bad = append(bad, fmt.Sprintf("%s imports %s (it may import only the standard library)", p.ImportPath, imp))
+				continue
+			}
+			if !known {
 				continue
 			}
 			to := top(imp)
 			permitted := false
 			for _, a := range ok {
 				if a == to {
+					permitted = true
+				}
+			}
+			for _, a := range allowedPackages[from] {
+				if a == imp {
 					permitted = true
 				}
 			}
