@@ -13,16 +13,17 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/tributary-live/tributary/moq/netguard"
 )
 
 // Avatars are fetched from URLs that servers and posts name, so the fetch is
 // guarded: https only (plain http only to loopback, and only when the core
-// allows loopback servers), no private, loopback or link-local addresses
-// (checked after DNS, on every connection, so redirects and rebinding are
-// covered), at most maxAvatarBytes, at most maxAvatarPixels per side before
-// decoding, and a timeout.
+// allows loopback servers), only public addresses (moq/netguard, checked
+// after DNS, on every connection, so redirects and rebinding are covered),
+// at most maxAvatarBytes, at most maxAvatarPixels per side before decoding,
+// and a timeout.
 const (
 	maxAvatarBytes  = 2 << 20
 	maxAvatarPixels = 4096
@@ -39,27 +40,8 @@ type avatarCache struct {
 }
 
 func newAvatarCache(allowLoopback bool) *avatarCache {
-	dialer := &net.Dialer{
-		Timeout: 5 * time.Second,
-		Control: func(network, address string, _ syscall.RawConn) error {
-			host, _, err := net.SplitHostPort(address)
-			if err != nil {
-				return err
-			}
-			ip := net.ParseIP(host)
-			if ip == nil {
-				return fmt.Errorf("avatar: %q is not an address", host)
-			}
-			if ip.IsLoopback() && allowLoopback {
-				return nil
-			}
-			if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-				ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() {
-				return fmt.Errorf("avatar: refusing private address %s", ip)
-			}
-			return nil
-		},
-	}
+	guard := netguard.Guard{AllowLoopback: allowLoopback}
+	dialer := &net.Dialer{Timeout: 5 * time.Second, Control: guard.Control}
 	check := func(u *url.URL) error {
 		if u.Scheme == "https" {
 			return nil

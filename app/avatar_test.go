@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/color"
 	"image/gif"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/tributary-live/tributary/moq/netguard"
 )
 
 func pngBytes(t testing.TB, w, h int) []byte {
@@ -63,8 +66,16 @@ func TestAvatarFetchIsGuarded(t *testing.T) {
 	if _, err := a.fetch(ctx, srv.URL+"/redirect"); err == nil {
 		t.Error("followed a redirect to plain http on a private address")
 	}
-	if _, err := a.fetch(ctx, "https://10.1.2.3/a.png"); err == nil || !strings.Contains(err.Error(), "private") {
-		t.Errorf("private address: %v", err)
+	// Every non-public address is refused before a connection is made,
+	// not only private and loopback ones (100.64.0.1 used to pass).
+	for _, u := range []string{
+		"https://10.1.2.3/a.png", "https://100.64.0.1/a.png", "https://198.18.0.1/a.png",
+		"https://169.254.169.254/latest/meta-data/", "https://[64:ff9b::a00:1]/a.png", "https://[fd00::1]/a.png",
+		"https://0.0.0.0/a.png", "https://[::ffff:10.0.0.1]/a.png",
+	} {
+		if _, err := a.fetch(ctx, u); !errors.Is(err, netguard.ErrBlocked) {
+			t.Errorf("%s: %v, want netguard.ErrBlocked", u, err)
+		}
 	}
 	if _, err := a.fetch(ctx, "file:///etc/passwd"); err == nil {
 		t.Error("fetched a file URL")

@@ -17,8 +17,9 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/tributary-live/tributary/moq/netguard"
 )
 
 // Policy says what a client may connect to.
@@ -48,9 +49,9 @@ func (p Policy) TLSConfig() *tls.Config {
 	return &tls.Config{RootCAs: p.RootCAs, MinVersion: tls.VersionTLS12}
 }
 
-// ErrBlockedAddress is returned when a guarded client would connect to a
-// non-public address.
-var ErrBlockedAddress = errors.New("address is not a public internet address")
+// ErrBlockedAddress is returned (wrapped) when a guarded client would
+// connect to a non-public address; it is netguard.ErrBlocked.
+var ErrBlockedAddress = netguard.ErrBlocked
 
 // ErrInsecureScheme is returned for a URL that is not https (or allowed
 // plain http to loopback).
@@ -81,63 +82,23 @@ func (e *RateLimitError) Error() string {
 func (p Policy) Dialer() *net.Dialer {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	if p.Guard {
-		d.Control = func(network, address string, _ syscall.RawConn) error {
-			return p.CheckAddress(address)
-		}
+		d.Control = p.guard().Control
 	}
 	return d
 }
 
-// CheckAddress checks a dialled "ip:port" against the guard.
+// CheckAddress checks a dialled "ip:port" against the guard (moq/netguard).
 func (p Policy) CheckAddress(address string) error {
 	if !p.Guard {
 		return nil
 	}
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return fmt.Errorf("dial %s: %w", address, err)
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return fmt.Errorf("dial %s: %w", address, ErrBlockedAddress)
-	}
-	if ip.Unmap().IsLoopback() && p.AllowLoopbackHTTP {
-		return nil
-	}
-	if !Public(ip) {
-		return fmt.Errorf("dial %s: %w", address, ErrBlockedAddress)
-	}
-	return nil
+	return p.guard().CheckAddress(address)
 }
 
-// nonPublic lists special-purpose ranges (RFC 6890 and its updates) that
-// are not reachable public unicast addresses.
-var nonPublic = func() []netip.Prefix {
-	var ps []netip.Prefix
-	for _, s := range []string{
-		"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-		"172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
-		"198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-		"::/128", "::1/128", "::ffff:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64",
-		"2001::/23", "2001:db8::/32", "2002::/16", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
-	} {
-		ps = append(ps, netip.MustParsePrefix(s))
-	}
-	return ps
-}()
-
-// Public reports whether ip is a public unicast address.
-func Public(ip netip.Addr) bool {
-	ip = ip.Unmap().WithZone("")
-	if !ip.IsValid() || !ip.IsGlobalUnicast() {
-		return false
-	}
-	for _, p := range nonPublic {
-		if p.Contains(ip) {
-			return false
-		}
-	}
-	return true
+// guard is the address guard of a guarded client: public addresses, and
+// loopback when plain http to loopback is allowed (tests).
+func (p Policy) guard() netguard.Guard {
+	return netguard.Guard{AllowLoopback: p.AllowLoopbackHTTP}
 }
 
 // IsLoopbackHost reports whether a URL host names the loopback interface.

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -24,16 +23,23 @@ func tlsServer(t *testing.T, h http.Handler) (*httptest.Server, *x509.CertPool) 
 	return s, pool
 }
 
-func TestPublic(t *testing.T) {
-	for s, want := range map[string]bool{
-		"8.8.8.8": true, "2606:4700::1111": true,
-		"127.0.0.1": false, "10.1.2.3": false, "172.16.0.1": false, "192.168.1.1": false, "169.254.169.254": false,
-		"100.64.0.1": false, "0.0.0.0": false, "::1": false, "fe80::1": false, "fd00::1": false, "::ffff:127.0.0.1": false,
-		"::ffff:10.0.0.1": false, "224.0.0.1": false, "255.255.255.255": false, "64:ff9b::a00:1": false,
+// TestCheckAddress: a guarded policy refuses what moq/netguard refuses
+// (its tests hold the full table), loopback only when allowed.
+func TestCheckAddress(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"8.8.8.8:443": true, "[2606:4700::1111]:443": true,
+		"127.0.0.1:443": false, "10.1.2.3:443": false, "100.64.0.1:443": false, "198.18.0.1:443": false,
+		"169.254.169.254:80": false, "[::1]:443": false, "[::ffff:127.0.0.1]:443": false, "[64:ff9b::a00:1]:443": false,
 	} {
-		if got := Public(netip.MustParseAddr(s)); got != want {
-			t.Errorf("Public(%s) = %v", s, got)
+		if err := (Policy{Guard: true}).CheckAddress(addr); (err == nil) != want || (err != nil && !errors.Is(err, ErrBlockedAddress)) {
+			t.Errorf("CheckAddress(%s) = %v", addr, err)
 		}
+	}
+	if err := (Policy{Guard: true, AllowLoopbackHTTP: true}).CheckAddress("127.0.0.1:443"); err != nil {
+		t.Errorf("loopback allowed for tests: %v", err)
+	}
+	if err := (Policy{}).CheckAddress("10.1.2.3:443"); err != nil {
+		t.Errorf("unguarded policy: %v", err)
 	}
 }
 
