@@ -37,6 +37,13 @@ type DialOptions struct {
 	WebTransportOnly bool
 	// QUICConfig optionally tunes QUIC.
 	QUICConfig *quic.Config
+	// Resolve, when set, turns the URL's host:port into the "ip:port" that
+	// is dialled, so that a caller can check the address first (as
+	// moq/netguard's Guard.ResolveAddr does) and DNS cannot answer
+	// differently between that check and the dial; its error fails the
+	// dial before any packet is sent. The URL's host still names the
+	// server in TLS and in the WebTransport request.
+	Resolve func(ctx context.Context, hostport string) (string, error)
 }
 
 // ParseCertHash parses a hex SHA-256 certificate hash ("ab:cd:..." or "abcd...").
@@ -87,6 +94,24 @@ func (o *DialOptions) tlsConfig(host string) *tls.Config {
 		}
 	}
 	return conf
+}
+
+// dialQUIC opens the QUIC connection to host (host:port of the URL),
+// through Resolve when set.
+func (o *DialOptions) dialQUIC(ctx context.Context, u *url.URL, host string, tlsConf *tls.Config, versions []wire.Version) (*quic.Conn, error) {
+	addr := host
+	if o != nil && o.Resolve != nil {
+		a, err := o.Resolve(ctx, host)
+		if err != nil {
+			return nil, fmt.Errorf("moq: connect to %s: %w", u.Host, err)
+		}
+		addr = a
+	}
+	qc, err := quic.DialAddr(ctx, addr, tlsConf, o.quicConfig())
+	if err != nil {
+		return nil, dialError(u, err, versions)
+	}
+	return qc, nil
 }
 
 func (o *DialOptions) quicConfig() *quic.Config {
@@ -152,9 +177,9 @@ func dialNative(ctx context.Context, u *url.URL, host string, versions []wire.Ve
 		tlsConf.NextProtos = append(tlsConf.NextProtos, v.ALPN())
 	}
 	tlsConf.NextProtos = append(tlsConf.NextProtos, http3.NextProtoH3)
-	qc, err := quic.DialAddr(ctx, host, tlsConf, opts.quicConfig())
+	qc, err := opts.dialQUIC(ctx, u, host, tlsConf, versions)
 	if err != nil {
-		return nil, dialError(u, err, versions)
+		return nil, err
 	}
 	alpn := qc.ConnectionState().TLS.NegotiatedProtocol
 	if alpn == http3.NextProtoH3 {
@@ -202,9 +227,9 @@ func dialWebTransport(ctx context.Context, u *url.URL, host string, versions []w
 		// closes the connection the moment the session ends): the session's
 		// close capsule then reaches the server before the connection closes.
 		var err error
-		qc, err = quic.DialAddr(ctx, host, tr.TLSClientConfig, tr.QUICConfig)
+		qc, err = opts.dialQUIC(ctx, u, host, tr.TLSClientConfig, versions)
 		if err != nil {
-			return nil, dialError(u, err, versions)
+			return nil, err
 		}
 	}
 	{

@@ -13,14 +13,16 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/quic-go/quic-go"
 
 	"github.com/tributary-live/tributary/moq"
+	"github.com/tributary-live/tributary/moq/netguard"
+	"github.com/tributary-live/tributary/moq/wire"
 )
 
 // WellKnown is the /.well-known/moq document a relay serves and reads
@@ -56,10 +58,13 @@ const (
 )
 
 // endpoint is one upstream relay: its native QUIC URL and WebTransport
-// fallback, and the certificate hashes to pin.
+// fallback, and the certificate hashes to pin. fromWellKnown marks an
+// endpoint an origin's /.well-known/moq named (a stranger's choice), which
+// is dialled through the address guard; configured upstreams are trusted.
 type endpoint struct {
-	moqt, https string
-	hashes      [][]byte
+	moqt, https   string
+	hashes        [][]byte
+	fromWellKnown bool
 }
 
 // host is the endpoint's host:port (the audience of a relay proof).
@@ -293,11 +298,42 @@ func (r *Relay) wellKnownEndpoints(wk *WellKnown) ([]endpoint, error) {
 	if len(out) == 0 {
 		return nil, errors.New("/.well-known/moq names no usable endpoint")
 	}
+	for i := range out {
+		out[i].fromWellKnown = true
+	}
 	return out, nil
 }
 
-// fetchWellKnown reads https://<origin>/.well-known/moq.
+// originError is the error a requester sees when origin's well-known
+// document cannot be fetched: it says nothing of the network error behind
+// it (refused, timed out, TLS, HTTP status...), so the relay cannot serve
+// strangers as a port scanner; the detail is logged at debug level. A
+// refusal of the origin's address by the guard is named when the origin is
+// an IP address (which the requester knows), not for a name, whose
+// resolving to an internal address would be disclosed.
+func originError(origin string, err error) error {
+	host := origin
+	if h, _, serr := net.SplitHostPort(origin); serr == nil {
+		host = h
+	}
+	if _, perr := netip.ParseAddr(strings.Trim(host, "[]")); perr == nil && errors.Is(err, netguard.ErrBlocked) {
+		return fmt.Errorf("origin %s is an internal address", origin)
+	}
+	return fmt.Errorf("origin %s unreachable", origin)
+}
+
+// fetchWellKnown reads https://<origin>/.well-known/moq. Its error is
+// originError's: the detail is logged at debug level only.
 func (r *Relay) fetchWellKnown(ctx context.Context, origin string) (*WellKnown, error) {
+	wk, err := r.readWellKnown(ctx, origin)
+	if err != nil {
+		r.log.Debug("relay: well-known fetch failed", "origin", origin, "err", err)
+		return nil, originError(origin, err)
+	}
+	return wk, nil
+}
+
+func (r *Relay) readWellKnown(ctx context.Context, origin string) (*WellKnown, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+origin+"/.well-known/moq", nil)
@@ -328,23 +364,15 @@ func (r *Relay) fetchWellKnown(ctx context.Context, origin string) (*WellKnown, 
 }
 
 // defaultHTTPClient fetches well-known documents: 5 s timeout, no
-// redirects, and (unless AllowPrivateUpstreams) no loopback, private or
-// link-local addresses, so a viewer cannot make the relay probe its own
-// network. Pinned upstream certificate hashes are accepted as well as
-// certificates that verify against the system roots.
+// redirects, no proxy, and (unless AllowPrivateUpstreams) only public
+// addresses (moq/netguard, checked on each connected address), so a viewer
+// cannot make the relay probe its own network. Pinned upstream certificate
+// hashes are accepted as well as certificates that verify against the
+// system roots.
 func (r *Relay) defaultHTTPClient() *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	if !r.cfg.AllowPrivateUpstreams {
-		dialer.Control = func(network, address string, _ syscall.RawConn) error {
-			host, _, err := net.SplitHostPort(address)
-			if err != nil {
-				return err
-			}
-			if ip := net.ParseIP(host); ip == nil || isPrivate(ip) {
-				return fmt.Errorf("relay: refusing to fetch from internal address %s", host)
-			}
-			return nil
-		}
+		dialer.Control = netguard.Guard{}.Control
 	}
 	tlsConf := &tls.Config{}
 	if r.cfg.UpstreamTLS != nil {
@@ -381,18 +409,22 @@ func (r *Relay) defaultHTTPClient() *http.Client {
 	}
 }
 
-func isPrivate(ip net.IP) bool {
-	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast()
-}
-
 // upstream is one session to an upstream relay, shared by every track
 // pulled from it.
 type upstream struct {
-	url  string
-	sess *moq.Session
-	hop  string // the upstream relay's name, from its SETUP
-	refs int
+	url     string
+	sess    *moq.Session
+	hop     string // the upstream relay's name, from its SETUP
+	refs    int
+	guarded bool // dialled through the address guard
+}
+
+// guarded reports whether dials to ep go through the address guard: the
+// endpoints a well-known document named, unless AllowPrivateUpstreams.
+// Every address of the endpoint's host is checked and a checked one is
+// dialled, so DNS cannot rebind between the check and the dial.
+func (r *Relay) guarded(ep endpoint) bool {
+	return ep.fromWellKnown && !r.cfg.AllowPrivateUpstreams
 }
 
 // subscribeUpstream subscribes to e's track on the candidates, starting at
@@ -428,25 +460,45 @@ func (r *Relay) subscribeUpstream(ctx context.Context, e *entry, cands []endpoin
 		r.log.Info("relay: subscribed upstream", "track", e.key, "upstream", up.url, "upstream_name", up.hop)
 		return sub, up, idx, nil
 	}
-	if lastErr == nil {
-		lastErr = errors.New("no upstream candidates")
+	var re *moq.RequestError
+	if errors.As(lastErr, &re) {
+		return nil, nil, 0, lastErr // an upstream's own answer to the SUBSCRIBE
 	}
-	return nil, nil, 0, lastErr
+	// The dial errors are in the debug log above; the requester learns only
+	// that the origin is unreachable (whether or not the guard refused the
+	// endpoints: the origin itself may well be public).
+	reason := fmt.Sprintf("origin %s unreachable", e.name.Namespace[0])
+	return nil, nil, 0, &moq.RequestError{Code: wire.RequestDoesNotExist, Reason: reason}
 }
 
 // dial returns a session to ep, shared with other tracks: native QUIC
 // first, WebTransport as the fallback.
 func (r *Relay) dial(ctx context.Context, ep endpoint) (*upstream, error) {
 	key := ep.String()
+	guarded := r.guarded(ep)
 	for {
 		r.upMu.Lock()
 		if u := r.upstreams[key]; u != nil {
-			if u.sess.Err() == nil && !closedChan(u.sess.GoingAway()) {
+			switch {
+			case u.sess.Err() != nil || closedChan(u.sess.GoingAway()):
+				delete(r.upstreams, key)
+			case u.guarded || !guarded:
 				u.refs++
 				r.upMu.Unlock()
 				return u, nil
+			default:
+				// The URL is a configured upstream's, dialled without the
+				// guard: a well-known document naming it gets a session of
+				// its own, through the guard, not shared.
+				r.upMu.Unlock()
+				sess, err := r.dialEndpoint(ctx, ep)
+				if err != nil {
+					return nil, err
+				}
+				u := r.newUpstream(key, sess, guarded)
+				context.AfterFunc(sess.Context(), func() { r.upstreamEnded(u) })
+				return u, nil
 			}
-			delete(r.upstreams, key)
 		}
 		if ch, busy := r.dialing[key]; busy {
 			r.upMu.Unlock()
@@ -469,15 +521,21 @@ func (r *Relay) dial(ctx context.Context, ep endpoint) (*upstream, error) {
 			r.upMu.Unlock()
 			return nil, err
 		}
-		u := &upstream{url: key, sess: sess, refs: 1}
-		if impl := sess.PeerImplementation(); strings.HasPrefix(impl, implPrefix) {
-			u.hop = impl[len(implPrefix):]
-		}
+		u := r.newUpstream(key, sess, guarded)
 		r.upstreams[key] = u
 		r.upMu.Unlock()
 		context.AfterFunc(sess.Context(), func() { r.upstreamEnded(u) })
 		return u, nil
 	}
+}
+
+// newUpstream wraps a new session to the upstream key.
+func (r *Relay) newUpstream(key string, sess *moq.Session, guarded bool) *upstream {
+	u := &upstream{url: key, sess: sess, refs: 1, guarded: guarded}
+	if impl := sess.PeerImplementation(); strings.HasPrefix(impl, implPrefix) {
+		u.hop = impl[len(implPrefix):]
+	}
+	return u
 }
 
 func closedChan(ch <-chan struct{}) bool {
@@ -504,6 +562,9 @@ func (r *Relay) dialEndpoint(ctx context.Context, ep endpoint) (*moq.Session, er
 		CertHashes: ep.hashes,
 		QUICConfig: &quic.Config{MaxIdleTimeout: idle, KeepAlivePeriod: idle / 3, HandshakeIdleTimeout: upstreamDialTimeout},
 	}
+	if r.guarded(ep) {
+		opts.Resolve = netguard.Guard{}.ResolveAddr
+	}
 	var errs []error
 	if ep.moqt != "" {
 		dctx, cancel := context.WithTimeout(ctx, upstreamDialTimeout)
@@ -515,9 +576,10 @@ func (r *Relay) dialEndpoint(ctx context.Context, ep endpoint) (*moq.Session, er
 		errs = append(errs, err)
 		var idle *quic.IdleTimeoutError
 		var hs *quic.HandshakeTimeoutError
-		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &idle) || errors.As(err, &hs) {
-			// Nothing answers on that UDP port: WebTransport runs on the
-			// same one, so do not spend another timeout on it.
+		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &idle) || errors.As(err, &hs) || errors.Is(err, netguard.ErrBlocked) {
+			// Nothing answers on that UDP port (or the guard refused its
+			// address): WebTransport runs on the same host and port, so do
+			// not try it.
 			return nil, fmt.Errorf("relay: dial %s: %w", ep.String(), err)
 		}
 	}
