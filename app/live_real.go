@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"image"
@@ -32,6 +34,8 @@ const (
 // publishes with capture/publish.
 type liveReal struct {
 	log *slog.Logger
+	// roots replaces the system's trusted roots when set (tests).
+	roots *x509.CertPool
 }
 
 func (l liveReal) devices(ctx context.Context) ([]Device, []Device, error) {
@@ -257,6 +261,9 @@ type liveRealHandle struct {
 
 func (l liveReal) start(ctx context.Context, o LiveOptions, tg liveTarget, frame func(image.Image), level func(float64)) (liveHandle, error) {
 	dial := moq.DialOptions{}
+	if l.roots != nil {
+		dial.TLS = &tls.Config{RootCAs: l.roots}
+	}
 	if tg.CertHash != "" {
 		h, err := moq.ParseCertHash(tg.CertHash)
 		if err != nil {

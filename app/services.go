@@ -116,7 +116,7 @@ func realServices(opts Options) (services, *Problem) {
 		relay:  relayReal{log: opts.Logger},
 		demo:   demoReal{log: opts.Logger},
 		player: playerReal{log: opts.Logger, noAudio: opts.NoAudio, roots: opts.RootCAs},
-		live:   liveReal{log: opts.Logger},
+		live:   liveReal{log: opts.Logger, roots: opts.RootCAs},
 	}
 	var p *Problem
 	f, err := newFediReal(opts.ConfigDir, opts.AllowLoopbackHTTP, opts.RootCAs, opts.Logger)

@@ -243,3 +243,12 @@ func plainText(page string) string {
 	}
 	return strings.Join(strings.Fields(b.String()), " ")
 }
+
+// Authorize plays the user's browser for an authorization URL an app opened
+// (its own sign-in flow): GoToSocial's sign-in form as username, then
+// "allow". The server then redirects to the app's redirect URI (a loopback
+// listener receives the code there).
+func (i *Instance) Authorize(ctx context.Context, authURL, username string) error {
+	_, err := playBrowser(ctx, i.Base, authURL, Email(username), Password)
+	return err
+}

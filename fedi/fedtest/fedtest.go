@@ -16,6 +16,7 @@ package fedtest
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"net/http"
@@ -44,6 +45,10 @@ type Instance struct {
 	// RootCAs trusts the proxy's self-signed certificate, for clients that
 	// talk to https:// + Host (both instances share one certificate).
 	RootCAs *x509.CertPool
+	// Cert is that certificate (for 127.0.0.1, ::1 and localhost), for
+	// other loopback servers of a test that clients reach with RootCAs
+	// (an instance's relay).
+	Cert tls.Certificate
 
 	// Dir is the instance's data folder (config, SQLite database, server.log),
 	// removed by Stop.
@@ -180,7 +185,7 @@ func startInstance(name, bin, web string, cert tlsCert, pool *x509.CertPool, use
 	if err != nil {
 		return nil, err
 	}
-	inst := &Instance{Name: name, Dir: dir, RootCAs: pool, tokens: map[string]string{}}
+	inst := &Instance{Name: name, Dir: dir, RootCAs: pool, Cert: cert, tokens: map[string]string{}}
 	inst.front, err = startFront(cert, filepath.Join(dir, "proxy.log"))
 	if err != nil {
 		return inst, err
