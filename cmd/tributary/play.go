@@ -44,6 +44,8 @@ func playMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	noAudio := fs.Bool("no-audio", false, "do not open the sound card (video runs on the wall clock)")
 	timeout := fs.Duration("timeout", 0, "stop after this long (0: no limit)")
 	verbose := fs.Bool("v", false, "log to stderr")
+	var auth authFlags
+	auth.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tributary play <URL> [--stats] [--frames N] [--dump DIR] [--insecure] [--cert-hash H] [--latency realtime|fixed:200ms|range:100ms-400ms] [--no-audio] [--timeout D]")
 		fmt.Fprintln(stderr, "URL: moqt://host:port/<namespace path> or https://... (WebTransport); ?ns=a/b names the namespace explicitly.")
@@ -66,6 +68,16 @@ func playMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if url == "" {
 		fs.Usage()
 		return 2
+	}
+	var setupToken []byte
+	if tokenFn, err := auth.source(ctx, url); err != nil {
+		fmt.Fprintln(stderr, "tributary play:", err)
+		return 2
+	} else if tokenFn != nil {
+		if setupToken, err = tokenFn(ctx); err != nil {
+			fmt.Fprintln(stderr, "tributary play:", err)
+			return 1
+		}
 	}
 	target, err := player.ParseLatency(*latency)
 	if err != nil {
@@ -104,7 +116,7 @@ func playMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	opts := player.Options{
 		Latency: target,
 		Dial:    dial,
-		Session: &moq.Config{Logger: log, Implementation: "tributary-play"},
+		Session: &moq.Config{Logger: log, Implementation: "tributary-play", AuthToken: setupToken},
 		NoAudio: *noAudio,
 		Logger:  log,
 		OnVideo: func(f player.VideoFrame) {

@@ -47,6 +47,8 @@ func publishMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	certHash := fs.String("cert-hash", "", "accept the relay certificate with this hex SHA-256")
 	duration := fs.Duration("duration", 0, "stop after this long (0: until interrupted)")
 	verbose := fs.Bool("v", false, "log more")
+	var auth authFlags
+	auth.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tributary publish [--source testsrc|camera|FILE] [--preset 720p] [--insecure] [--cert-hash H] <relay URL>")
 		fmt.Fprintln(stderr, "URL: moqt://host:port/<namespace path> or https://... (WebTransport); ?ns=a/b names the namespace explicitly.")
@@ -90,6 +92,11 @@ func publishMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return 2
 	}
 	dialURL, ns, err := player.ParseURL(url)
+	if err != nil {
+		fmt.Fprintln(stderr, "tributary publish:", err)
+		return 2
+	}
+	tokenFn, err := auth.source(ctx, dialURL)
 	if err != nil {
 		fmt.Fprintln(stderr, "tributary publish:", err)
 		return 2
@@ -177,9 +184,10 @@ func publishMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	connErr := make(chan error, 1)
 	go func() {
 		connErr <- pub.Connect(ctx, dialURL, &publish.ConnectOptions{
-			Mode:   m,
-			Config: moq.Config{Logger: log, Implementation: "tributary-publish"},
-			Dial:   dial,
+			Mode:      m,
+			Config:    moq.Config{Logger: log, Implementation: "tributary-publish"},
+			Dial:      dial,
+			AuthToken: tokenFn,
 		})
 	}()
 	log.Info("publishing", "url", dialURL, "namespace", ns.String(), "source", *source, "preset", preset.Name)

@@ -53,8 +53,8 @@ type Relay struct {
 	certHash []byte
 	tlsConf  *tls.Config
 	secret   []byte
-	relayKey ed25519.PrivateKey // signs relay proofs (Config.RelayKey)
-	accounts *accountChecker    // checks account tokens at the instance (Config.Instance)
+	relayKey ed25519.PrivateKey          // signs relay proofs (Config.RelayKey)
+	accounts *accountChecker             // checks account tokens at the instance (Config.Instance)
 	ups      atomic.Pointer[upstreamSet] // the upstream map and pins (SetUpstreams)
 	client   atomic.Pointer[http.Client] // well-known fetches (rebuilt by SetUpstreams)
 
