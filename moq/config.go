@@ -81,9 +81,11 @@ type Config struct {
 	// OnPublishNamespace is called for an incoming PUBLISH_NAMESPACE
 	// (draft-18 §10.15). Returning an error refuses it; otherwise ctx is
 	// cancelled when the peer withdraws the namespace or the session ends.
+	// RequestAuthTokens(ctx) returns the request's AUTHORIZATION TOKENs.
 	OnPublishNamespace func(ctx context.Context, s *Session, ns wire.Namespace) error
 	// OnPublish is called for an incoming PUBLISH (draft-18 §10.10) with the
 	// track the session feeds from it. Returning an error refuses it.
+	// RequestAuthTokens(ctx) returns the request's AUTHORIZATION TOKENs.
 	OnPublish func(ctx context.Context, s *Session, t *Track) error
 	// OnSubscribeNamespace is called for an incoming SUBSCRIBE_NAMESPACE
 	// (draft-18 §10.18). The session sends NAMESPACE / NAMESPACE_DONE for
@@ -115,6 +117,18 @@ type TrackRequest struct {
 	// AuthTokens are the request's AUTHORIZATION TOKEN values, resolved.
 	AuthTokens [][]byte
 }
+
+// RequestAuthTokens returns the AUTHORIZATION TOKEN values (resolved, as
+// in TrackRequest.AuthTokens) of the PUBLISH_NAMESPACE or PUBLISH whose
+// Config.OnPublishNamespace or Config.OnPublish got ctx; nil otherwise.
+func RequestAuthTokens(ctx context.Context) [][]byte {
+	t, _ := ctx.Value(requestTokensKey{}).([][]byte)
+	return t
+}
+
+// requestTokensKey keys a request's AUTHORIZATION TOKEN values in the
+// context of OnPublishNamespace and OnPublish.
+type requestTokensKey struct{}
 
 // NamespaceEvent announces a namespace appearing (Active) or going away.
 type NamespaceEvent struct {

@@ -163,7 +163,7 @@ func (s *Session) servePublish(rs *requestStream, m *wire.Publish) {
 	if err := s.registerAlias(sub); err != nil {
 		return
 	}
-	ctx, cancel := context.WithCancelCause(s.ctx)
+	ctx, cancel := context.WithCancelCause(context.WithValue(s.ctx, requestTokensKey{}, tokens(&m.Params)))
 	sub.onEnd = func() { cancel(errors.New("moq: publication ended")) }
 	if err := s.cfg.OnPublish(ctx, s, track); err != nil {
 		cancel(err)

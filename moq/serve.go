@@ -733,7 +733,7 @@ func (s *Session) servePublishNamespace(rs *requestStream, m *wire.PublishNamesp
 		rs.refuse(&RequestError{Code: wire.RequestNotSupported, Reason: "this endpoint takes no PUBLISH_NAMESPACE"})
 		return
 	}
-	ctx, cancel := context.WithCancelCause(s.ctx)
+	ctx, cancel := context.WithCancelCause(context.WithValue(s.ctx, requestTokensKey{}, tokens(&m.Params)))
 	if err := s.cfg.OnPublishNamespace(ctx, s, m.Namespace); err != nil {
 		cancel(err)
 		rs.refuse(err)
