@@ -16,16 +16,18 @@ type settingsScreen struct {
 	accounts *fyne.Container
 	accCard  *widget.Card
 	home     *widget.Entry
-	latency  *widget.Select
-	quality  *widget.Select
-	saveBtn  *widget.Button
-	saved    *widget.Label
-	problem  *problemView
-	where    *widget.Label
-	root     fyne.CanvasObject
-	accKey   string
-	dirty    bool
-	updating bool
+	// homeFound says which relay the account's server names.
+	homeFound *widget.Label
+	latency   *widget.Select
+	quality   *widget.Select
+	saveBtn   *widget.Button
+	saved     *widget.Label
+	problem   *problemView
+	where     *widget.Label
+	root      fyne.CanvasObject
+	accKey    string
+	dirty     bool
+	updating  bool
 }
 
 func newSettingsScreen(u *UI) *settingsScreen {
@@ -37,7 +39,7 @@ func newSettingsScreen(u *UI) *settingsScreen {
 		s.accounts, container.NewHBox(addBtn)))
 
 	s.home = widget.NewEntry()
-	s.home.SetPlaceHolder("Empty: use your personal relay")
+	s.home.SetPlaceHolder("Empty: the relay your server names, else your personal relay")
 	s.home.OnChanged = func(string) { s.markDirty() }
 	lat := make([]string, len(app.LatencyModes))
 	for i, m := range app.LatencyModes {
@@ -59,9 +61,11 @@ func newSettingsScreen(u *UI) *settingsScreen {
 		widget.NewFormItem("Latency target", s.latency),
 		widget.NewFormItem("Default quality", s.quality),
 	)
-	form.Items[0].HintText = "Where Go live sends your stream (moqt:// or https://)"
+	form.Items[0].HintText = "Overrides the relay your server names: where Go live sends your stream and streams play through"
 	form.Items[1].HintText = "Real time is lowest delay; Smooth rides out bad networks"
-	prefs := widget.NewCard("Watching and streaming", "", container.NewVBox(form, s.problem.object(), container.NewHBox(s.saveBtn, s.saved)))
+	s.homeFound = subtle("")
+	s.homeFound.Wrapping = fyne.TextWrapWord
+	prefs := widget.NewCard("Watching and streaming", "", container.NewVBox(s.homeFound, form, s.problem.object(), container.NewHBox(s.saveBtn, s.saved)))
 	s.root = container.NewPadded(container.NewBorder(heading("Settings"), s.where, nil, nil,
 		container.NewVScroll(container.NewVBox(s.accCard, prefs))))
 	return s
@@ -163,6 +167,18 @@ func (s *settingsScreen) update(st app.State) {
 			s.accounts.Add(container.NewBorder(nil, nil, av.box, container.NewHBox(use, out), label))
 		}
 	}
+	// What the account's server names (the override above replaces it).
+	switch h := st.Home; {
+	case h.Relay != nil:
+		s.homeFound.SetText("Your server names " + hostOfURL(h.Relay.URL) + " (serving " + h.Relay.Instance + "): streams play through it and Go live sends there.")
+	case h.Step.Busy:
+		s.homeFound.SetText(h.Step.Label)
+	case h.Err != nil:
+		s.homeFound.SetText("No home relay: " + h.Err.What)
+	default:
+		s.homeFound.SetText("")
+	}
+	s.homeFound.Hidden = s.homeFound.Text == ""
 	if !s.dirty {
 		s.home.SetText(st.Settings.HomeRelayURL)
 		s.latency.SetSelected(st.Settings.Latency.Label())

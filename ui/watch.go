@@ -177,6 +177,10 @@ func (w *watchScreen) update(s app.State) {
 		}
 		if p.Stream.Demo {
 			who = "Demo broadcast from your personal relay"
+		} else if p.Via != "" {
+			// Which path the stream takes: through the home relay or
+			// straight from the streamer's relay.
+			who = strings.TrimSpace(who + "  ·  " + p.Via)
 		}
 		w.who.SetText(who)
 	}
@@ -297,6 +301,9 @@ func (w *watchScreen) refreshStats(s app.State) {
 	}
 	if st.Width > 0 {
 		lines = append(lines, fmt.Sprintf("video     %dx%d %s", st.Width, st.Height, st.Codec))
+	}
+	if p.Via != "" {
+		path += " (" + p.Via + ")"
 	}
 	lines = append(lines, "relay     "+path, "mode      "+s.Settings.Latency.Label())
 	if p.Reconnects > 0 {

@@ -40,7 +40,7 @@ func TestWatchDemoWithoutDisplay(t *testing.T) {
 	h.pumpUntil("figures", 10*time.Second, func() bool {
 		return w.statsBox.Visible() && h.ui.st.Player.Stats.Frames > 0 && strings.Contains(w.statsText.Text, "h264")
 	})
-	if !strings.Contains(w.statsText.Text, "latency") || !strings.Contains(w.statsText.Text, "127.0.0.1") {
+	if !strings.Contains(w.statsText.Text, "latency") || !strings.Contains(w.statsText.Text, "127.0.0.1") || !strings.Contains(w.statsText.Text, "via your personal relay") {
 		t.Errorf("stats overlay:\n%s", w.statsText.Text)
 	}
 	test.Tap(w.statsBtn)
