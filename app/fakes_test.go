@@ -237,13 +237,13 @@ func watch(c *Core) *watcher {
 }
 
 // waitFor waits up to 5 s for a state that satisfies ok.
-func (w *watcher) waitFor(t *testing.T, what string, ok func(State) bool) State {
+func (w *watcher) waitFor(t testing.TB, what string, ok func(State) bool) State {
 	t.Helper()
 	return w.waitWithin(t, 5*time.Second, what, ok)
 }
 
 // waitWithin is waitFor with a limit of d.
-func (w *watcher) waitWithin(t *testing.T, d time.Duration, what string, ok func(State) bool) State {
+func (w *watcher) waitWithin(t testing.TB, d time.Duration, what string, ok func(State) bool) State {
 	t.Helper()
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
