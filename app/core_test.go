@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"errors"
+	"image"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -284,7 +286,7 @@ func TestCheckStreamURL(t *testing.T) {
 func TestPlaysThroughHomeRelay(t *testing.T) {
 	fedi := &fakeFedi{
 		accs:    []Account{{ID: "bob@b.test", Handle: "@bob@b.test"}},
-		streams: []Stream{{ID: "1", Who: "Alice", Title: "Live", State: StreamLive, URLs: []string{"moqt://relay.a.test:443/a.test/alice/live"}, CertHashes: []string{"aa"}}},
+		streams: []Stream{{ID: "1", Who: "Alice", Title: "Live", State: StreamLive, URLs: []string{"moqt://relay.a.test:443/a.test/alice/live"}, CertHashes: []string{"aa"}, Federated: true}},
 		home:    &homeGrant{relay: HomeRelay{URL: "moqt://relay.b.test:4443", Instance: "b.test", CertHashes: []string{"bb"}, Publish: []string{"b.test/bob"}}, token: "grant-of-bob"},
 	}
 	player := &fakePlayer{}
@@ -309,8 +311,12 @@ func TestPlaysThroughHomeRelay(t *testing.T) {
 	player.mu.Lock()
 	defer player.mu.Unlock()
 	for i, u := range player.opened {
-		if !strings.Contains(u, "relay.b.test") && player.opts[i].Token != "" {
+		home := strings.Contains(u, "relay.b.test")
+		if !home && player.opts[i].Token != "" {
 			t.Errorf("the grant was sent to %s", u)
+		}
+		if player.opts[i].Guard == home {
+			t.Errorf("%s opened with Guard=%v: a post's address must go through the guard, the home relay's need not", u, player.opts[i].Guard)
 		}
 	}
 }
@@ -335,5 +341,23 @@ func TestGoLiveOnHomeRelay(t *testing.T) {
 	}
 	if tok, err := tg.TokenFunc(context.Background()); err != nil || tok != "grant-of-bob" {
 		t.Errorf("token = %q, %v", tok, err)
+	}
+}
+
+// TestPlayerGuardsPostAddresses: a stream address named by a post is
+// dialled through the address guard: a private or loopback relay is
+// refused before any packet is sent.
+func TestPlayerGuardsPostAddresses(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p := playerReal{log: slog.New(slog.DiscardHandler), noAudio: true}
+	for _, u := range []string{"moqt://127.0.0.1:9/a.test/alice/live", "moqt://10.0.0.1:443/a.test/alice/live", "moqt://[::1]:443/x/y"} {
+		h, err := p.open(ctx, u, playOptions{Guard: true}, playEvents{frame: func(image.Image) {}, status: func(PlayerStatus, error) {}})
+		if err == nil {
+			h.close()
+			t.Errorf("%s: a post's private address was dialled", u)
+		} else if !strings.Contains(err.Error(), "not a public") && !strings.Contains(err.Error(), "blocked") {
+			t.Errorf("%s: %v, want the guard's refusal", u, err)
+		}
 	}
 }

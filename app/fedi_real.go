@@ -31,7 +31,7 @@ func newFediReal(dir string, allowLoopbackHTTP bool, roots *x509.CertPool, log *
 		Dir:               dir,
 		AllowLoopbackHTTP: allowLoopbackHTTP,
 		RootCAs:           roots,
-		Liveness:          moqLiveness(roots, log),
+		Liveness:          moqLiveness(roots, allowLoopbackHTTP, log),
 		Logger:            log,
 		Website:           "https://github.com/tributary-live/tributary",
 		OpenURL: func(u string) error {
@@ -147,6 +147,7 @@ func streamOf(ls fedi.LiveStream) Stream {
 		URLs:       append([]string(nil), ls.RelayURLs...),
 		PageURL:    ls.WatchURL,
 		State:      st,
+		Federated:  true,
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/tributary-live/tributary/fedi"
 	"github.com/tributary-live/tributary/moq"
 	"github.com/tributary-live/tributary/moq/msf"
+	"github.com/tributary-live/tributary/moq/netguard"
 	"github.com/tributary-live/tributary/moq/wire"
 	"github.com/tributary-live/tributary/player"
 )
@@ -21,7 +22,11 @@ const hangCatalog = "catalog.json"
 // for the broadcast's catalog (draft-ietf-moq-transport-18 §9.18): the relay
 // answering DOES_NOT_EXIST for both the MSF and the hang catalog means the
 // broadcast ended; any other failure leaves the stream listed, unconfirmed.
-func moqLiveness(roots *x509.CertPool, log *slog.Logger) fedi.LivenessChecker {
+//
+// The relay is named by a post, so the dial goes through the address guard
+// (moq/netguard): no private or internal addresses (loopback only when
+// allowLoopback, for tests).
+func moqLiveness(roots *x509.CertPool, allowLoopback bool, log *slog.Logger) fedi.LivenessChecker {
 	return fedi.LivenessFunc(func(ctx context.Context, s fedi.LiveStream) (fedi.Liveness, error) {
 		if len(s.RelayURLs) == 0 {
 			return fedi.LivenessUnknown, nil
@@ -30,7 +35,7 @@ func moqLiveness(roots *x509.CertPool, log *slog.Logger) fedi.LivenessChecker {
 		if err != nil {
 			return fedi.LivenessUnknown, err
 		}
-		opts := &moq.DialOptions{}
+		opts := &moq.DialOptions{Resolve: netguard.Guard{AllowLoopback: allowLoopback}.ResolveAddr}
 		if roots != nil {
 			opts.TLS = &tls.Config{RootCAs: roots}
 		}

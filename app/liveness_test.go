@@ -24,7 +24,7 @@ func TestMoqLiveness(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dh.close()
-	check := moqLiveness(nil, log)
+	check := moqLiveness(nil, true, log)
 	relayDoc := &fedi.RelayInfo{CertHashes: []string{rh.info().CertHash}}
 	live, err := check.CheckLive(ctx, fedi.LiveStream{RelayURLs: dh.stream().URLs, Relay: relayDoc})
 	if live != fedi.LivenessLive {

@@ -135,6 +135,9 @@ func (c *Core) openPlayer(r *playRun) {
 		hs := c.st.Home
 		home = &hs
 	}
+	// A post named this address (not the home relay, not one typed by the
+	// user or the personal relay): no private or internal addresses.
+	opts.Guard = r.stream.Federated && home == nil
 	fedi := c.svc.fedi
 	id := r.id
 	ev := playEvents{

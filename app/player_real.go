@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tributary-live/tributary/moq"
+	"github.com/tributary-live/tributary/moq/netguard"
 	"github.com/tributary-live/tributary/player"
 	"github.com/tributary-live/tributary/player/jitter"
 )
@@ -22,6 +23,8 @@ type playerReal struct {
 	noAudio bool
 	// roots replaces the system's trusted roots when set (tests).
 	roots *x509.CertPool
+	// allowLoopback lets guarded dials reach loopback (tests).
+	allowLoopback bool
 }
 
 type playerRealHandle struct {
@@ -52,6 +55,9 @@ func maxHeight(q Quality) int {
 
 func (r playerReal) open(ctx context.Context, url string, o playOptions, ev playEvents) (playerHandle, error) {
 	dial := &moq.DialOptions{}
+	if o.Guard {
+		dial.Resolve = netguard.Guard{AllowLoopback: r.allowLoopback}.ResolveAddr
+	}
 	if r.roots != nil {
 		dial.TLS = &tls.Config{RootCAs: r.roots}
 	}

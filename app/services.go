@@ -86,6 +86,7 @@ type playOptions struct {
 	CertHashes []string // hex SHA-256 pins for development certificates, if known
 	Token      string   // AUTHORIZATION TOKEN for the relay (the personal relay's own)
 	Insecure   bool     // accept any certificate (loopback personal relay only)
+	Guard      bool     // the address was named by a post: dial it through moq/netguard
 }
 
 type playerService interface {
@@ -115,7 +116,7 @@ func realServices(opts Options) (services, *Problem) {
 	s := services{
 		relay:  relayReal{log: opts.Logger},
 		demo:   demoReal{log: opts.Logger},
-		player: playerReal{log: opts.Logger, noAudio: opts.NoAudio, roots: opts.RootCAs},
+		player: playerReal{log: opts.Logger, noAudio: opts.NoAudio, roots: opts.RootCAs, allowLoopback: opts.AllowLoopbackHTTP},
 		live:   liveReal{log: opts.Logger, roots: opts.RootCAs},
 	}
 	var p *Problem

@@ -123,6 +123,9 @@ type Stream struct {
 	State StreamState
 	// Demo marks the built-in demo broadcast.
 	Demo bool
+	// Federated marks a stream found on the Fediverse: its addresses were
+	// named by a post, so they are dialled through the address guard.
+	Federated bool
 }
 
 // Playable reports whether the app can play the stream itself.
