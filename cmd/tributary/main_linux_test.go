@@ -14,4 +14,3 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
-
