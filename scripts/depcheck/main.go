@@ -1,8 +1,8 @@
 // Command depcheck enforces Tributary's dependency direction:
 // cmd -> ui -> app -> (fedi, player, capture, moq); player and capture -> moq;
 // moq imports none of the others and no fyne. fedi may also import
-// moq/netguard, the one address guard, which imports only the standard
-// library.
+// moq/netguard, the one address guard, and moq/wellknown, the one
+// /.well-known/moq document, which import only the standard library.
 package main
 
 import (
@@ -32,12 +32,12 @@ var allowed = map[string][]string{
 // allowedPackages lists single packages a folder may import besides the
 // folders in allowed.
 var allowedPackages = map[string][]string{
-	"fedi": {module + "/moq/netguard"},
+	"fedi": {module + "/moq/netguard", module + "/moq/wellknown"},
 }
 
 // stdlibOnly lists packages that may import no project package (and so
 // bring nothing of their folder along where allowedPackages lets them in).
-var stdlibOnly = map[string]bool{module + "/moq/netguard": true}
+var stdlibOnly = map[string]bool{module + "/moq/netguard": true, module + "/moq/wellknown": true}
 
 // fyneFree lists the folders that must not import fyne.
 var fyneFree = map[string]bool{"app": true, "player": true, "capture": true, "fedi": true, "moq": true}
