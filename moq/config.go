@@ -36,6 +36,31 @@ type Limits struct {
 	// MaxGroupsInFlight bounds the groups of one subscription being sent at
 	// once; older groups are reset when a newer one would exceed it.
 	MaxGroupsInFlight int
+	// MessageTimeout bounds how long the rest of a control message may take
+	// once its first byte has arrived (a message whose Length promises more
+	// than the peer sends), and how long the first message of a request
+	// stream the peer opened may take. Past it the session is closed with
+	// CONTROL_MESSAGE_TIMEOUT (draft-18 §3.5 {#session-termination}, §13.6
+	// {#security-timeouts}). Waiting for the next message is not bounded.
+	MessageTimeout time.Duration
+	// StreamHeaderTimeout bounds how long a data stream's type and header
+	// may take to arrive once the session is set up; past it the stream is
+	// stopped (STOP_SENDING, as draft-18 §3.5 DATA_STREAM_TIMEOUT allows)
+	// and the session goes on.
+	StreamHeaderTimeout time.Duration
+	// MaxPendingUniStreams bounds the peer's data streams whose header has
+	// not arrived yet; a stream beyond it is stopped with EXCESSIVE_LOAD
+	// (draft-18 §3.3.3 {#stream-reset-codes}, §13.5).
+	MaxPendingUniStreams int
+	// IdleTimeout closes a server-side session that has had nothing open
+	// for this long: no request from the peer being served (a subscription,
+	// a fetch, a published namespace or track, a namespace subscription)
+	// and none begun, and no subscription, fetch or publication of its own.
+	// Transport keep-alives do not count. The session is closed with
+	// NO_ERROR and a reason saying why (draft-18 §13.6.1 leaves idle
+	// handling to the implementation). Negative disables it; client
+	// sessions ignore it.
+	IdleTimeout time.Duration
 }
 
 // DefaultLimits returns the limits used when a Config sets none.
@@ -50,6 +75,10 @@ func DefaultLimits() *Limits {
 		RequestTimeout:        10 * time.Second,
 		UnknownAliasWait:      2 * time.Second,
 		MaxGroupsInFlight:     4,
+		MessageTimeout:        10 * time.Second,
+		StreamHeaderTimeout:   10 * time.Second,
+		MaxPendingUniStreams:  64,
+		IdleTimeout:           30 * time.Second,
 	}
 }
 
@@ -74,6 +103,20 @@ type Config struct {
 	// Accept vets a peer's SETUP on a server: return an error to refuse the
 	// session (it is closed with UNAUTHORIZED, or the *SessionError's code).
 	Accept func(s *Session) error
+	// Authorities, if set, are the URI authorities a server serves
+	// ("host" or "host:port"; an entry without a port matches the host on
+	// any port, hosts compare case-insensitively). A session whose
+	// authority (the AUTHORITY setup option on native QUIC, the request's
+	// authority on WebTransport) names another is refused with
+	// INVALID_AUTHORITY, one that is not an authority at all with
+	// MALFORMED_AUTHORITY (draft-18 and -19 §10.3.1.1 {#authority}). A
+	// native QUIC client that sends no AUTHORITY is not checked. Empty
+	// accepts every authority.
+	Authorities []string
+
+	// idleProbe, set by tests, is called after each idle check of a
+	// server-side session with whether the session was found idle.
+	idleProbe func(s *Session, idle bool)
 
 	// Tracks resolves incoming SUBSCRIBE, FETCH and TRACK_STATUS requests;
 	// nil answers DOES_NOT_EXIST.
@@ -215,6 +258,18 @@ func (c *Config) limits() *Limits {
 	}
 	if l.MaxGroupsInFlight <= 0 {
 		l.MaxGroupsInFlight = d.MaxGroupsInFlight
+	}
+	if l.MessageTimeout <= 0 {
+		l.MessageTimeout = d.MessageTimeout
+	}
+	if l.StreamHeaderTimeout <= 0 {
+		l.StreamHeaderTimeout = d.StreamHeaderTimeout
+	}
+	if l.MaxPendingUniStreams <= 0 {
+		l.MaxPendingUniStreams = d.MaxPendingUniStreams
+	}
+	if l.IdleTimeout == 0 {
+		l.IdleTimeout = d.IdleTimeout
 	}
 	return &l
 }

@@ -172,12 +172,15 @@ func (s *Session) Fetch(ctx context.Context, req *FetchRequest) (*FetchStream, e
 }
 
 // readFetchStream reads a FETCH data stream (§11.4.4 {#fetch-header}).
-func (s *Session) readFetchStream(str ReceiveStream, r *bufio.Reader) {
+func (s *Session) readFetchStream(str ReceiveStream, r *bufio.Reader, hw *headerWait) {
 	hdr, err := wire.ReadFetchHeader(r)
 	if err != nil {
-		s.fail(err, "fetch header")
+		if !hw.timedOut(err) {
+			s.fail(err, "fetch header")
+		}
 		return
 	}
+	hw.arrived()
 	// The data stream can beat FETCH_OK; the FetchStream is registered
 	// before the request is sent.
 	s.mu.Lock()

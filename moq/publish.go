@@ -55,8 +55,10 @@ func (s *Session) PublishNamespace(ctx context.Context, ns wire.Namespace, authT
 		return nil, err
 	}
 	a := &Announcement{rs: rs, namespace: ns, done: make(chan struct{})}
+	release := s.hold() // a publication keeps the session from idling
 	go func() {
 		defer close(a.done)
+		defer release()
 		for {
 			if _, err := rs.read(); err != nil {
 				if errors.Is(err, io.EOF) {
@@ -201,13 +203,15 @@ type nsRead struct {
 
 func newNamespaceSubscription(rs *requestStream, prefix wire.Namespace) *NamespaceSubscription {
 	n := &NamespaceSubscription{rs: rs, prefix: prefix, msgs: make(chan nsRead), done: make(chan struct{})}
-	go n.readLoop()
+	go n.readLoop(rs.s.hold())
 	return n
 }
 
 // readLoop reads the request stream until it ends; one goroutine, so that a
-// Next given up on (its context ended) loses no message.
-func (n *NamespaceSubscription) readLoop() {
+// Next given up on (its context ended) loses no message. release ends the
+// subscription's hold on the session (IdleTimeout).
+func (n *NamespaceSubscription) readLoop(release func()) {
+	defer release()
 	for {
 		m, err := n.rs.read()
 		select {

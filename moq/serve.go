@@ -32,7 +32,7 @@ func (rs *requestStream) write(m wire.Message) error {
 }
 
 func (rs *requestStream) read() (wire.Message, error) {
-	return wire.ReadMessage(rs.r, rs.s.version, rs.s.lim.Wire)
+	return rs.s.readMessage(rs.str, rs.r, false)
 }
 
 // refuse answers a request with REQUEST_ERROR and FINs the stream (§3.3.1).
@@ -60,10 +60,13 @@ func tokens(p *wire.Params) [][]byte {
 	return out
 }
 
-// handleRequest serves one request stream opened by the peer.
+// handleRequest serves one request stream opened by the peer, for as long
+// as the request lasts.
 func (s *Session) handleRequest(str Stream) {
+	defer s.hold()()
 	rs := &requestStream{s: s, str: str, r: bufio.NewReaderSize(str, 2048)}
-	m, err := rs.read()
+	// The request must follow the stream's opening within MessageTimeout.
+	m, err := s.readMessage(str, rs.r, true)
 	if err != nil {
 		if s.ctx.Err() == nil && !errors.Is(err, io.EOF) {
 			if _, reset := streamResetCode(err); reset {

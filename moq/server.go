@@ -197,7 +197,7 @@ func (s *Server) serveConn(qc *quic.Conn) {
 		qc.CloseWithError(quic.ApplicationErrorCode(wire.ErrVersionNegotiationFailed), "unsupported MoQ version "+alpn)
 		return
 	}
-	s.runSession(quicConn{qc}, v, "")
+	s.runSession(quicConn{qc}, v, "", "")
 }
 
 func (s *Server) serveWebTransport(w http.ResponseWriter, r *http.Request) {
@@ -216,11 +216,11 @@ func (s *Server) serveWebTransport(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("no supported MoQ version offered in WT-Available-Protocols (server speaks %v)", s.versions()))
 		return
 	}
-	s.runSession(wtConn{ws}, v, r.URL.RequestURI())
+	s.runSession(wtConn{ws}, v, r.URL.RequestURI(), r.Host)
 }
 
-func (s *Server) runSession(c Conn, v wire.Version, path string) {
-	sess, err := accept(c, v, path, s.Config)
+func (s *Server) runSession(c Conn, v wire.Version, path, authority string) {
+	sess, err := accept(c, v, path, authority, s.Config)
 	if err != nil {
 		s.logger().Info("moq: session setup failed", "peer", c.RemoteAddr(), "transport", c.Transport(), "err", err)
 		return

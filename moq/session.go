@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,6 +55,10 @@ type Session struct {
 	goawayCh      chan struct{}
 	closeOnce     sync.Once
 	closeErr      error
+	pendingUni    int         // data streams whose header has not arrived (MaxPendingUniStreams)
+	active        int         // requests being served or in flight (IdleTimeout)
+	idleSince     time.Time   // when the session was last seen busy
+	idleTimer     *time.Timer // checks IdleTimeout on a server
 
 	// Accounting, counted per object without the session's lock.
 	bytesIn, bytesOut, objectsIn, objectsOut atomic.Uint64
@@ -158,14 +164,19 @@ func connect(ctx context.Context, c Conn, v wire.Version, cfg *Config, authority
 	return s, nil
 }
 
-// accept runs the server side of session setup.
-func accept(c Conn, v wire.Version, wtPath string, cfg *Config) (*Session, error) {
+// accept runs the server side of session setup. wtPath and wtAuthority are
+// the WebTransport request's path and authority (empty on native QUIC).
+func accept(c Conn, v wire.Version, wtPath, wtAuthority string, cfg *Config) (*Session, error) {
 	s := newSession(c, v, false, cfg)
-	s.path = wtPath
+	s.path, s.authority = wtPath, wtAuthority
 	ctx, cancel := context.WithTimeout(s.ctx, s.lim.SetupTimeout)
 	defer cancel()
 	impl := s.implementation()
 	if err := s.handshake(ctx, &wire.Setup{MoqtImplementation: &impl}); err != nil {
+		return nil, err
+	}
+	if err := s.checkAuthority(); err != nil {
+		s.fail(err, "setup")
 		return nil, err
 	}
 	if s.cfg.Accept != nil {
@@ -179,6 +190,7 @@ func accept(c Conn, v wire.Version, wtPath string, cfg *Config) (*Session, error
 			return nil, err
 		}
 	}
+	s.watchIdle()
 	go s.acceptBidiLoop()
 	return s, nil
 }
@@ -207,10 +219,13 @@ func (s *Session) handshake(ctx context.Context, setup *wire.Setup) error {
 	// for setup (draft-18 §3.3) through s.ready.
 	ready := make(chan struct{})
 	peerSetup := make(chan error, 1)
-	var ctrlIn *bufio.Reader
-	go s.acceptUniLoop(ready, func(r *bufio.Reader) {
-		ctrlIn = r
-		m, err := wire.ReadMessage(r, s.version, s.lim.Wire)
+	var (
+		ctrlStr ReceiveStream
+		ctrlIn  *bufio.Reader
+	)
+	go s.acceptUniLoop(ready, func(str ReceiveStream, r *bufio.Reader) {
+		ctrlStr, ctrlIn = str, r
+		m, err := s.readMessage(str, r, false)
 		if err != nil {
 			peerSetup <- err
 			return
@@ -236,7 +251,7 @@ func (s *Session) handshake(ctx context.Context, setup *wire.Setup) error {
 		return context.Cause(s.ctx)
 	}
 	close(ready)
-	go s.controlLoop(ctrlIn)
+	go s.controlLoop(ctrlStr, ctrlIn)
 	if s.isClient {
 		// A server serves requests only once Config.Accept let the
 		// session in (accept starts the loop).
@@ -248,19 +263,26 @@ func (s *Session) handshake(ctx context.Context, setup *wire.Setup) error {
 }
 
 func (s *Session) applyPeerSetup(su *wire.Setup) error {
-	if s.isClient {
-		if su.Path != nil || su.Authority != nil {
-			return &wire.Error{Code: wire.ErrInvalidPath, Reason: "server sent PATH or AUTHORITY"}
-		}
-	} else if s.conn.Transport() == "quic" {
+	// PATH and AUTHORITY come from a client on native QUIC only; from a
+	// server, or on WebTransport, they close the session with INVALID_PATH
+	// and INVALID_AUTHORITY (draft-18 and -19 §10.3.1.1-2).
+	switch {
+	case s.isClient && su.Authority != nil:
+		return &wire.Error{Code: wire.ErrInvalidAuthority, Reason: "server sent AUTHORITY"}
+	case s.isClient && su.Path != nil:
+		return &wire.Error{Code: wire.ErrInvalidPath, Reason: "server sent PATH"}
+	case s.isClient:
+	case s.conn.Transport() == "quic":
 		if su.Path != nil {
 			s.path = *su.Path
 		}
 		if su.Authority != nil {
 			s.authority = *su.Authority
 		}
-	} else if su.Path != nil || su.Authority != nil {
-		return &wire.Error{Code: wire.ErrInvalidPath, Reason: "PATH or AUTHORITY on WebTransport"}
+	case su.Authority != nil:
+		return &wire.Error{Code: wire.ErrInvalidAuthority, Reason: "AUTHORITY on WebTransport"}
+	case su.Path != nil:
+		return &wire.Error{Code: wire.ErrInvalidPath, Reason: "PATH on WebTransport"}
 	}
 	if su.MoqtImplementation != nil {
 		s.peerImpl = *su.MoqtImplementation
@@ -341,6 +363,145 @@ func (s *Session) fail(err error, where string) {
 	s.CloseWithError(code, err.Error())
 }
 
+// readMessage reads one control message from str through its buffered
+// reader r. The wait for a message's first byte is not bounded (a control
+// stream, or a subscription's request stream, may stay quiet for the whole
+// session) unless bounded is set (the first message of a request stream the
+// peer opened); once it has begun, a message must be complete within
+// Limits.MessageTimeout (draft-18 §13.6 {#security-timeouts}), or the
+// session is closed with CONTROL_MESSAGE_TIMEOUT (§3.5 {#session-termination}).
+func (s *Session) readMessage(str ReceiveStream, r *bufio.Reader, bounded bool) (wire.Message, error) {
+	if bounded {
+		str.SetReadDeadline(time.Now().Add(s.lim.MessageTimeout))
+		defer str.SetReadDeadline(time.Time{})
+	} else {
+		if _, err := r.Peek(1); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, io.EOF
+			}
+			return nil, fmt.Errorf("moq: read message: %w", err)
+		}
+		if !bufferedMessage(r) {
+			str.SetReadDeadline(time.Now().Add(s.lim.MessageTimeout))
+			defer str.SetReadDeadline(time.Time{})
+		}
+	}
+	m, err := wire.ReadMessage(r, s.version, s.lim.Wire)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		err = &wire.Error{Code: wire.ErrControlMessageTimeout,
+			Reason: fmt.Sprintf("limit MessageTimeout: control message incomplete after %v", s.lim.MessageTimeout)}
+		s.fail(err, "control message")
+	}
+	return m, err
+}
+
+// bufferedMessage reports whether r already holds a whole framed control
+// message (Type, Length, body; draft-18 §10), so reading it cannot block.
+func bufferedMessage(r *bufio.Reader) bool {
+	b, _ := r.Peek(r.Buffered())
+	_, n, err := wire.ParseVarint(b)
+	if err != nil || len(b) < n+2 {
+		return false
+	}
+	return len(b) >= n+2+(int(b[n])<<8|int(b[n+1]))
+}
+
+// checkAuthority refuses a session whose authority this server does not
+// serve (Config.Authorities): INVALID_AUTHORITY, or MALFORMED_AUTHORITY for
+// a value that is no RFC 3986 authority (draft-18 and -19 §10.3.1.1
+// {#authority}).
+func (s *Session) checkAuthority() error {
+	if len(s.cfg.Authorities) == 0 || s.authority == "" {
+		return nil
+	}
+	host, port, ok := splitAuthority(s.authority)
+	if !ok {
+		return &wire.Error{Code: wire.ErrMalformedAuthority, Reason: fmt.Sprintf("AUTHORITY %q is not an authority", s.authority)}
+	}
+	for _, a := range s.cfg.Authorities {
+		h, p, ok := splitAuthority(a)
+		if ok && h == host && (p == "" || p == port) {
+			return nil
+		}
+	}
+	return &wire.Error{Code: wire.ErrInvalidAuthority, Reason: fmt.Sprintf("authority %q is not served here", s.authority)}
+}
+
+// splitAuthority splits an RFC 3986 authority ([userinfo@]host[:port]) into
+// its host, lower-cased and without IPv6 brackets, and port; ok is false
+// when a is not an authority, or has an empty host (draft-18 §3.1.1).
+func splitAuthority(a string) (host, port string, ok bool) {
+	if a == "" || strings.ContainsAny(a, "/?#\\") {
+		return "", "", false
+	}
+	u, err := url.Parse("moqt://" + a)
+	if err != nil || u.Hostname() == "" || u.Opaque != "" || u.Path != "" {
+		return "", "", false
+	}
+	return strings.ToLower(u.Hostname()), u.Port(), true
+}
+
+// hold marks a request as in progress for IdleTimeout until release is
+// called: a request of the peer being served, or a publication of ours.
+func (s *Session) hold() (release func()) {
+	s.mu.Lock()
+	s.active++
+	s.idleSince = time.Now()
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.active--
+			s.idleSince = time.Now()
+			s.mu.Unlock()
+		})
+	}
+}
+
+// watchIdle closes a server-side session that stays idle for
+// Limits.IdleTimeout: no request of the peer in progress or begun, and no
+// subscription, fetch or publication of this end. Only requests count, not
+// transport traffic, so the server's own QUIC keep-alives (and the peer's
+// acknowledgements of them) keep no idle session open (draft-18 §13.6
+// {#security-timeouts}). A session that became idle without a request
+// ending (a subscription of this end ended) is closed after one to two
+// IdleTimeouts.
+func (s *Session) watchIdle() {
+	d := s.lim.IdleTimeout
+	if s.isClient || d <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.idleSince = time.Now()
+	s.idleTimer = time.AfterFunc(d, func() {
+		s.mu.Lock()
+		now := time.Now()
+		busy := s.active > 0 || len(s.incoming) > 0 || len(s.served) > 0 || len(s.fetches) > 0
+		if busy {
+			s.idleSince = now
+		}
+		wait := d - now.Sub(s.idleSince)
+		if wait > 0 && s.ctx.Err() == nil {
+			s.idleTimer.Reset(wait)
+		}
+		s.mu.Unlock()
+		if probe := s.cfg.idleProbe; probe != nil {
+			probe(s, wait <= 0)
+		}
+		if wait <= 0 {
+			s.log.Info("moq: closing idle session", "limit", "IdleTimeout", "timeout", d)
+			s.CloseWithError(wire.ErrNoError, fmt.Sprintf("idle: no request for %v", d))
+		}
+	})
+	context.AfterFunc(s.ctx, func() {
+		s.mu.Lock()
+		s.idleTimer.Stop()
+		s.mu.Unlock()
+	})
+}
+
 func (s *Session) writeControl(m wire.Message) error {
 	b, err := wire.AppendMessage(nil, s.version, m)
 	if err != nil {
@@ -352,9 +513,9 @@ func (s *Session) writeControl(m wire.Message) error {
 	return err
 }
 
-func (s *Session) controlLoop(r *bufio.Reader) {
+func (s *Session) controlLoop(str ReceiveStream, r *bufio.Reader) {
 	for {
-		m, err := wire.ReadMessage(r, s.version, s.lim.Wire)
+		m, err := s.readMessage(str, r, false)
 		if err != nil {
 			if s.transportGone(err) {
 				return
@@ -457,7 +618,8 @@ func (s *Session) Version() wire.Version { return s.version }
 // QUIC, the request path on WebTransport).
 func (s *Session) Path() string { return s.path }
 
-// Authority returns the client's AUTHORITY setup option (native QUIC).
+// Authority returns the authority the client connected to: its AUTHORITY
+// setup option on native QUIC, the request's authority on WebTransport.
 func (s *Session) Authority() string { return s.authority }
 
 // PeerImplementation returns the peer's MOQT IMPLEMENTATION option.
@@ -554,12 +716,16 @@ func (s *Session) checkPeerRequestID(id uint64) error {
 
 // acceptUniLoop reads unidirectional streams: the peer's control stream
 // (starting with SETUP, type 0x2F00) and data streams (§3.4 {#stream-types}).
-func (s *Session) acceptUniLoop(ready <-chan struct{}, onControl func(*bufio.Reader)) {
+func (s *Session) acceptUniLoop(ready <-chan struct{}, onControl func(ReceiveStream, *bufio.Reader)) {
 	gotControl := false
 	for {
 		str, err := s.conn.AcceptUniStream(s.ctx)
 		if err != nil {
 			return
+		}
+		if gotControl && !s.admitDataStream() {
+			str.CancelRead(uint64(wire.ResetExcessiveLoad))
+			continue
 		}
 		var r *bufio.Reader
 		if gotControl {
@@ -578,12 +744,72 @@ func (s *Session) acceptUniLoop(ready <-chan struct{}, onControl func(*bufio.Rea
 			}
 			if t == wire.StreamTypeSetup {
 				gotControl = true
-				go onControl(r)
+				go onControl(str, r)
+				continue
+			}
+			if !s.admitDataStream() {
+				str.CancelRead(uint64(wire.ResetExcessiveLoad))
 				continue
 			}
 		}
 		go s.handleDataStream(str, r, ready)
 	}
+}
+
+// admitDataStream counts a data stream whose header is still to come, or
+// reports false when MaxPendingUniStreams are already waiting: a peer that
+// opens streams and sends nothing on them (QUIC lets it open
+// MaxIncomingUniStreams) cannot make the session hold a goroutine and a
+// buffer for each. The stream is then stopped with EXCESSIVE_LOAD
+// (draft-18 §3.3.3 {#stream-reset-codes}).
+func (s *Session) admitDataStream() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pendingUni >= s.lim.MaxPendingUniStreams {
+		s.log.Debug("moq: data stream refused", "limit", "MaxPendingUniStreams", "max", s.lim.MaxPendingUniStreams)
+		return false
+	}
+	s.pendingUni++
+	return true
+}
+
+// headerWait bounds the wait for a data stream's header
+// (Limits.StreamHeaderTimeout) and counts it among the pending streams
+// until arrived is called.
+type headerWait struct {
+	s    *Session
+	str  ReceiveStream
+	done bool
+}
+
+// start arms the stream's header deadline.
+func (h *headerWait) start() {
+	h.str.SetReadDeadline(time.Now().Add(h.s.lim.StreamHeaderTimeout))
+}
+
+// arrived ends the wait: the header has been read, or the stream is done.
+func (h *headerWait) arrived() {
+	if h.done {
+		return
+	}
+	h.done = true
+	h.str.SetReadDeadline(time.Time{})
+	h.s.mu.Lock()
+	h.s.pendingUni--
+	h.s.mu.Unlock()
+}
+
+// timedOut stops the stream if err is its header deadline passing, and
+// reports whether it was: a silent data stream is let go, the session goes
+// on (draft-18 §3.5: on a data stream timeout an endpoint "MAY send a
+// STOP_SENDING on that stream").
+func (h *headerWait) timedOut(err error) bool {
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	h.s.log.Debug("moq: data stream stopped", "limit", "StreamHeaderTimeout", "timeout", h.s.lim.StreamHeaderTimeout)
+	h.str.CancelRead(uint64(wire.ResetCancelled))
+	return true
 }
 
 // streamTurn orders the moment data streams add their group to a track.
@@ -626,7 +852,9 @@ func peekVarint(r *bufio.Reader) (uint64, error) {
 var dataReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
 func (s *Session) handleDataStream(str ReceiveStream, r *bufio.Reader, ready <-chan struct{}) {
+	hw := &headerWait{s: s, str: str}
 	defer func() {
+		hw.arrived()
 		// Every reader of the stream's objects has returned; what it
 		// decoded was copied out of r.
 		r.Reset(nil)
@@ -637,16 +865,22 @@ func (s *Session) handleDataStream(str ReceiveStream, r *bufio.Reader, ready <-c
 	case <-s.ctx.Done():
 		return
 	}
+	// The stream type and header must arrive within StreamHeaderTimeout
+	// (draft-18 §13.6 {#security-timeouts}); the wait for SETUP is bounded
+	// on its own (SetupTimeout).
+	hw.start()
 	typ, err := wire.ReadVarint(r)
 	if err != nil {
-		str.CancelRead(uint64(wire.ResetInternalError))
+		if !hw.timedOut(err) {
+			str.CancelRead(uint64(wire.ResetInternalError))
+		}
 		return
 	}
 	switch {
 	case wire.IsSubgroupStreamType(typ):
-		s.readSubgroup(str, r, typ)
+		s.readSubgroup(str, r, typ, hw)
 	case typ == wire.StreamTypeFetch:
-		s.readFetchStream(str, r)
+		s.readFetchStream(str, r, hw)
 	case typ == wire.StreamTypePadding:
 		str.CancelRead(uint64(wire.ResetCancelled))
 	default:

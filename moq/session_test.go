@@ -55,6 +55,12 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T, cfg *Config) *testEnv {
 	t.Helper()
+	return newTestEnvQUIC(t, cfg, nil)
+}
+
+// newTestEnvQUIC is newTestEnv with the server's QUIC configuration.
+func newTestEnvQUIC(t *testing.T, cfg *Config, qconf *quic.Config) *testEnv {
+	t.Helper()
 	cert, hash, err := DevCert("127.0.0.1", "localhost")
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +73,7 @@ func newTestEnv(t *testing.T, cfg *Config) *testEnv {
 		cfg.Tracks = env.origin
 	}
 	env.sessions = make(chan *Session, 16)
-	env.srv = &Server{TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}, Config: cfg,
+	env.srv = &Server{TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}, Config: cfg, QUICConfig: qconf,
 		Handle: func(s *Session) {
 			select {
 			case env.sessions <- s:

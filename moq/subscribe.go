@@ -479,12 +479,15 @@ func (s *Session) lookupAlias(alias uint64) *Subscription {
 }
 
 // readSubgroup reads one subgroup stream into its subscription's track.
-func (s *Session) readSubgroup(str ReceiveStream, r *bufio.Reader, typ uint64) {
+func (s *Session) readSubgroup(str ReceiveStream, r *bufio.Reader, typ uint64, hw *headerWait) {
 	hdr, err := wire.ReadSubgroupHeader(r, typ, s.lim.Wire)
 	if err != nil {
-		s.fail(err, "subgroup header")
+		if !hw.timedOut(err) {
+			s.fail(err, "subgroup header")
+		}
 		return
 	}
+	hw.arrived()
 	sub := s.lookupAlias(hdr.TrackAlias)
 	if sub == nil {
 		str.CancelRead(uint64(wire.ResetCancelled))

@@ -53,28 +53,9 @@ func (d *decoder) kvs(what string, maxCount int) []KeyValue {
 	var out []KeyValue
 	var prev uint64
 	for d.err == nil && len(d.b) > 0 {
-		delta := d.varint(what + " type")
+		kv := d.kv(what, &prev)
 		if d.err != nil {
 			return nil
-		}
-		if delta > math.MaxUint64-prev {
-			d.fail(protocolViolation("%s: type delta overflows", what))
-			return nil
-		}
-		kv := KeyValue{Type: prev + delta}
-		prev = kv.Type
-		if kv.IsBytes() {
-			n := d.varint(what + " length")
-			if d.err != nil {
-				return nil
-			}
-			if n > maxKVLength {
-				d.fail(protocolViolation("%s: value length %d exceeds 65535", what, n))
-				return nil
-			}
-			kv.Bytes = d.take(n, what+" value")
-		} else {
-			kv.Value = d.varint(what + " value")
 		}
 		if maxCount > 0 && len(out) == maxCount {
 			d.fail(limitExceeded("MaxParams", uint64(maxCount)+1, maxCount))
@@ -86,6 +67,35 @@ func (d *decoder) kvs(what string, maxCount int) []KeyValue {
 		return nil
 	}
 	return out
+}
+
+// kv reads one Key-Value-Pair whose type is a delta from *prev, and moves
+// *prev to its type.
+func (d *decoder) kv(what string, prev *uint64) KeyValue {
+	delta := d.varint(what + " type")
+	if d.err != nil {
+		return KeyValue{}
+	}
+	if delta > math.MaxUint64-*prev {
+		d.fail(protocolViolation("%s: type delta overflows", what))
+		return KeyValue{}
+	}
+	kv := KeyValue{Type: *prev + delta}
+	*prev = kv.Type
+	if kv.IsBytes() {
+		n := d.varint(what + " length")
+		if d.err != nil {
+			return KeyValue{}
+		}
+		if n > maxKVLength {
+			d.fail(protocolViolation("%s: value length %d exceeds 65535", what, n))
+			return KeyValue{}
+		}
+		kv.Bytes = d.take(n, what+" value")
+	} else {
+		kv.Value = d.varint(what + " value")
+	}
+	return kv
 }
 
 // Property types, draft-ietf-moq-transport-18 §12 {#moqt-properties} and §15.8 {#iana-properties}.

@@ -19,8 +19,16 @@ type Limits struct {
 	MaxNamespaceBytes int
 	// MaxFullTrackNameBytes bounds namespace plus track name bytes (draft maximum 4096).
 	MaxFullTrackNameBytes int
-	// MaxParams bounds the Number of Parameters of a message and the setup options.
+	// MaxParams bounds the Number of Parameters of a message.
 	MaxParams int
+	// MaxSetupOptions bounds the setup options of one SETUP, known and
+	// unknown together. Unknown options are ignored (draft-18 §10.3
+	// {#message-setup}), so this only bounds what one SETUP can make the
+	// decoder hold: keep it high.
+	MaxSetupOptions int
+	// MaxUnknownSetupBytes bounds the encoded bytes (type, length, value)
+	// of the unknown setup options of one SETUP.
+	MaxUnknownSetupBytes int
 	// MaxReasonLength bounds a Reason Phrase (draft maximum 1024).
 	MaxReasonLength int
 	// MaxObjectPayload bounds one Object Payload on a data stream.
@@ -83,6 +91,8 @@ func DefaultLimits() *Limits {
 		MaxNamespaceBytes:     maxFullTrackName,
 		MaxFullTrackNameBytes: maxFullTrackName,
 		MaxParams:             64,
+		MaxSetupOptions:       4096,
+		MaxUnknownSetupBytes:  16 << 10,
 		MaxReasonLength:       maxReasonLength,
 		MaxObjectPayload:      16 << 20,
 		MaxPropertiesLength:   64 << 10,
@@ -129,6 +139,14 @@ func (lim *Limits) fullTrackNameBytes() int {
 }
 
 func (lim *Limits) params() int { return pick(lim.MaxParams, defaultLimits.MaxParams, 0) }
+
+func (lim *Limits) setupOptions() int {
+	return pick(lim.MaxSetupOptions, defaultLimits.MaxSetupOptions, 0)
+}
+
+func (lim *Limits) unknownSetupBytes() int {
+	return pick(lim.MaxUnknownSetupBytes, defaultLimits.MaxUnknownSetupBytes, maxMessageLength)
+}
 
 func (lim *Limits) reasonLength() int {
 	return pick(lim.MaxReasonLength, maxReasonLength, maxReasonLength)

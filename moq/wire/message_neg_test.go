@@ -189,9 +189,10 @@ func TestLimitsZeroFieldsUseDefaults(t *testing.T) {
 	if _, err := ReadMessage(bytes.NewReader(b), Draft18, lim); !errors.Is(err, ErrProtocolViolation) {
 		t.Fatalf("two parameters under MaxParams=1: %v", err)
 	}
+	// Setup options are not message parameters: MaxParams does not bound them.
 	s := &Setup{Unknown: []KeyValue{{Type: 0x9D, Bytes: []byte("a")}, {Type: 0x11C, Value: 1}}}
 	b, _ = AppendMessage(nil, Draft19, s)
-	if _, err := ReadMessage(bytes.NewReader(b), Draft19, lim); !errors.Is(err, ErrProtocolViolation) {
+	if _, err := ReadMessage(bytes.NewReader(b), Draft19, lim); err != nil {
 		t.Fatalf("two setup options under MaxParams=1: %v", err)
 	}
 	if MessageName(Draft18, MsgPublishBlocked) != "PUBLISH_BLOCKED" || MessageName(Draft19, MsgPublishSkipped) != "PUBLISH_SKIPPED" {
@@ -203,5 +204,61 @@ func TestRangeFilterTypeChecked(t *testing.T) {
 	m := &Subscribe{Params: Params{RangeFilters: []RangeFilter{{Type: 0x30}}}}
 	if _, err := AppendMessage(nil, Draft19, m); err == nil {
 		t.Fatal("range filter with type 0x30 encoded")
+	}
+}
+
+// TestSetupUnknownOptionsAreIgnored: unknown setup options are ignored
+// (draft-18 and -19 §10.3), so a SETUP with many of them (greasing, or
+// options of extensions this end does not know) is accepted; only their
+// count (MaxSetupOptions) and bytes (MaxUnknownSetupBytes) are bounded.
+func TestSetupUnknownOptionsAreIgnored(t *testing.T) {
+	grease := func(n int, valueLen int) *Setup {
+		s := &Setup{MoqtImplementation: Ptr("peer")}
+		for i := range n {
+			// Greasing types are 0x7f*N + 0x9D (§14 {#grease}); every other one is
+			// odd, a type that carries bytes.
+			s.Unknown = append(s.Unknown, KeyValue{Type: 0x9D + 0x7f*2*uint64(i), Bytes: bytes.Repeat([]byte("g"), valueLen)})
+		}
+		return s
+	}
+	small := DefaultLimits()
+	small.MaxSetupOptions = 10
+	small.MaxUnknownSetupBytes = 100
+	cases := []struct {
+		name    string
+		lim     *Limits
+		setup   *Setup
+		unknown int    // options kept in Unknown when accepted
+		words   string // the limit named when refused
+	}{
+		{"65 unknown options", nil, grease(65, 1), 65, ""},
+		{"2000 unknown options", nil, grease(2000, 1), 2000, ""},
+		{"repeated unknown option", nil, &Setup{Unknown: []KeyValue{{Type: 0x9D, Bytes: []byte("a")}, {Type: 0x9D, Bytes: []byte("b")}}}, 2, ""},
+		{"count over MaxSetupOptions", small, grease(10, 1), 0, "MaxSetupOptions"},
+		{"bytes over MaxUnknownSetupBytes", small, grease(2, 60), 0, "MaxUnknownSetupBytes"},
+		{"known options do not count as unknown bytes", small, &Setup{MoqtImplementation: Ptr(string(bytes.Repeat([]byte("i"), 500)))}, 0, ""},
+		{"default byte bound", nil, grease(5, 4000), 0, "MaxUnknownSetupBytes"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := AppendMessage(nil, Draft19, tc.setup)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := ReadMessage(bytes.NewReader(b), Draft19, tc.lim)
+			if tc.words != "" {
+				if !errors.Is(err, ErrProtocolViolation) || !strings.Contains(err.Error(), tc.words) {
+					t.Fatalf("got %v, want a PROTOCOL_VIOLATION naming %s", err, tc.words)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			got := m.(*Setup)
+			if len(got.Unknown) != tc.unknown || (tc.setup.MoqtImplementation != nil && got.MoqtImplementation == nil) {
+				t.Fatalf("kept %d unknown options (want %d), implementation %v", len(got.Unknown), tc.unknown, got.MoqtImplementation)
+			}
+		})
 	}
 }

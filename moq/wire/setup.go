@@ -120,14 +120,31 @@ func knownOption(t uint64) bool {
 	return false
 }
 
+// decodeBody reads the setup options. Unknown options are ignored (draft-18
+// and -19 §10.3 {#message-setup}: "Receivers MUST ignore unrecognized Setup
+// Options", and must allow them repeated); they are kept in Unknown, bounded
+// in count by MaxSetupOptions and in bytes by MaxUnknownSetupBytes, so that a
+// SETUP of a few thousand greasing options still passes while one that fills
+// its 64 KiB with them does not make the decoder hold it all.
 func (m *Setup) decodeBody(d *decoder, _ Version) {
-	kvs := d.kvs("setup option", d.lim.params())
-	if d.err != nil {
-		return
-	}
-	var seen uint64
-	for _, kv := range kvs {
+	maxCount, maxUnknown := d.lim.setupOptions(), d.lim.unknownSetupBytes()
+	var prev, seen uint64
+	count, unknownBytes := 0, 0
+	for d.err == nil && !d.empty() {
+		before := len(d.b)
+		kv := d.kv("setup option", &prev)
+		if d.err != nil {
+			return
+		}
+		if count++; count > maxCount {
+			d.fail(limitExceeded("MaxSetupOptions", uint64(count), maxCount))
+			return
+		}
 		if !knownOption(kv.Type) {
+			if unknownBytes += before - len(d.b); unknownBytes > maxUnknown {
+				d.fail(limitExceeded("MaxUnknownSetupBytes", uint64(unknownBytes), maxUnknown))
+				return
+			}
 			m.Unknown = append(m.Unknown, kv)
 			continue
 		}
