@@ -100,6 +100,8 @@ type Core struct {
 	liveRun   *liveRun
 	fedi      *fediRun
 	home      homeRun
+	watchChat *chatRun // the chat of the stream being watched
+	liveChat  *chatRun // the chat of the user's own broadcast
 }
 
 type videoSinkBox struct{ s VideoSink }

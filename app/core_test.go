@@ -361,3 +361,52 @@ func TestPlayerGuardsPostAddresses(t *testing.T) {
 		}
 	}
 }
+
+// TestChatFollowsThePlayedStream: playing a Fediverse stream shows the
+// replies to its post; a message is sent as a reply to that post, to its
+// author; an over-long message is refused; stopping ends the chat; going
+// live shows the chat of the user's own announcement.
+func TestChatFollowsThePlayedStream(t *testing.T) {
+	fedi := &fakeFedi{
+		accs:    []Account{{ID: "bob@b.test", Handle: "@bob@b.test"}},
+		streams: []Stream{{ID: "1", Who: "Alice", Handle: "@alice@a.test", Title: "Live", State: StreamLive, URLs: []string{"moqt://a.test/a.test/alice/live"}, PostID: "p1"}},
+		chat: map[string][]ChatMessage{
+			"p1": {{ID: "r1", Who: "Carol", Handle: "@carol@b.test", Text: "hi"}},
+			"1":  {{ID: "r2", Who: "Dan", Handle: "@dan@c.test", Text: "go alice"}},
+		},
+		// A home relay others reach, so going live announces.
+		home: &homeGrant{relay: HomeRelay{URL: "moqt://relay.b.test:4443", Instance: "b.test", Publish: []string{"b.test/bob"}}, token: "g"},
+	}
+	c, w := newTestCore(t, services{relay: &fakeRelay{}, player: &fakePlayer{}, fedi: fedi, live: fakeLive{}})
+	s := w.waitFor(t, "stream", func(s State) bool { return len(s.Streams.Items) > 0 })
+	c.Play(s.Streams.Items[0])
+	s = w.waitFor(t, "chat", func(s State) bool { return len(s.Chat.Messages) == 1 })
+	if !s.Chat.Available || s.Chat.Messages[0].Text != "hi" {
+		t.Errorf("chat = %+v", s.Chat)
+	}
+	c.SendChat("  hello alice  ")
+	s = w.waitFor(t, "sent", func(s State) bool { return len(s.Chat.Messages) == 2 && !s.Chat.Sending })
+	if s.Chat.Messages[1].Text != "hello alice" {
+		t.Errorf("sent message shown as %+v", s.Chat.Messages[1])
+	}
+	c.SendChat(strings.Repeat("x", 501))
+	s = w.waitFor(t, "too long", func(s State) bool { return s.Chat.Err != nil })
+	fedi.mu.Lock()
+	replies := append([]string(nil), fedi.replies...)
+	fedi.mu.Unlock()
+	if len(replies) != 1 || replies[0] != "p1 alice@a.test hello alice" {
+		t.Errorf("replies sent: %q, want one to p1 by alice@a.test", replies)
+	}
+	c.StopPlaying()
+	w.waitFor(t, "chat closed", func(s State) bool { return !s.Chat.Available && len(s.Chat.Messages) == 0 })
+
+	c.OpenGoLive()
+	c.SetLiveOptions(LiveOptions{Title: "Mine", Announce: true, Visibility: VisibilityPublic})
+	c.GoLive()
+	s = w.waitFor(t, "live chat", func(s State) bool { return s.Live.Live && len(s.Live.Chat.Messages) == 1 })
+	if s.Live.Chat.Messages[0].Text != "go alice" {
+		t.Errorf("live chat = %+v", s.Live.Chat)
+	}
+	c.EndLive()
+	w.waitFor(t, "live chat closed", func(s State) bool { return !s.Live.Live && !s.Live.Chat.Available })
+}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"strings"
@@ -139,7 +140,25 @@ type fakeFedi struct {
 	ended     int
 	streams   []Stream
 	home      *homeGrant // nil: the server names no relay
+	chat      map[string][]ChatMessage
+	replies   []string
 	homeAsks  int
+}
+
+func (f *fakeFedi) followChat(ctx context.Context, id, post string, update func([]ChatMessage, error)) {
+	f.mu.Lock()
+	msgs := append([]ChatMessage(nil), f.chat[post]...)
+	f.mu.Unlock()
+	update(msgs, nil)
+	<-ctx.Done()
+}
+
+func (f *fakeFedi) reply(ctx context.Context, id, post, author, text string) (ChatMessage, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := ChatMessage{ID: fmt.Sprint(len(f.replies) + 100), Who: id, Handle: "@" + id, Text: text}
+	f.replies = append(f.replies, post+" "+author+" "+text)
+	return m, nil
 }
 
 func (f *fakeFedi) homeRelay(ctx context.Context, id string) (homeGrant, error) {
@@ -185,11 +204,11 @@ func (f *fakeFedi) follow(ctx context.Context, id string, update func([]Stream, 
 	<-ctx.Done()
 }
 
-func (f *fakeFedi) announce(ctx context.Context, id, title, watchURL string, vis Visibility) (string, func(context.Context) error, error) {
+func (f *fakeFedi) announce(ctx context.Context, id, title, watchURL string, vis Visibility) (announced, func(context.Context) error, error) {
 	f.mu.Lock()
 	f.announced = append(f.announced, title+" "+watchURL)
 	f.mu.Unlock()
-	return "https://example.test/@alice/1", func(context.Context) error {
+	return announced{URL: "https://example.test/@alice/1", ID: "1"}, func(context.Context) error {
 		f.mu.Lock()
 		f.ended++
 		f.mu.Unlock()

@@ -23,10 +23,15 @@ type fediBackend interface {
 	follow(ctx context.Context, id string, update func([]Stream, error))
 	// announce posts that the user went live and returns the post's URL and
 	// a function that edits it to say the stream ended.
-	announce(ctx context.Context, id string, title, watchURL string, vis Visibility) (string, func(context.Context) error, error)
+	announce(ctx context.Context, id string, title, watchURL string, vis Visibility) (announced, func(context.Context) error, error)
 	// homeRelay returns the relay the account's server names and a grant
 	// of it for the account (renewed when it runs out).
 	homeRelay(ctx context.Context, id string) (homeGrant, error)
+	// followChat reports the replies to post (an id on the account's
+	// server) now and whenever they change, until ctx ends.
+	followChat(ctx context.Context, id, post string, update func([]ChatMessage, error))
+	// reply posts text as a reply to post by author (user@domain).
+	reply(ctx context.Context, id, post, author, text string) (ChatMessage, error)
 }
 
 // fediRun is the sign-in flow and timeline following.

@@ -148,7 +148,43 @@ func streamOf(ls fedi.LiveStream) Stream {
 		PageURL:    ls.WatchURL,
 		State:      st,
 		Federated:  true,
+		PostID:     ls.PostID,
 	}
+}
+
+func chatOf(m fedi.ChatMessage) ChatMessage {
+	return ChatMessage{ID: m.ID, Who: m.DisplayName, Handle: "@" + m.Account, AvatarURL: m.Avatar, Text: m.Text, Warning: m.Warning, At: m.At}
+}
+
+func (f *fediReal) followChat(ctx context.Context, id, post string, update func([]ChatMessage, error)) {
+	s, err := f.session(id)
+	if err != nil {
+		update(nil, fediProblem(err))
+		return
+	}
+	s.FollowChat(ctx, post, 0, func(ms []fedi.ChatMessage, err error) {
+		if err != nil {
+			update(nil, fediProblem(err))
+			return
+		}
+		out := make([]ChatMessage, len(ms))
+		for i, m := range ms {
+			out[i] = chatOf(m)
+		}
+		update(out, nil)
+	})
+}
+
+func (f *fediReal) reply(ctx context.Context, id, post, author, text string) (ChatMessage, error) {
+	s, err := f.session(id)
+	if err != nil {
+		return ChatMessage{}, fediProblem(err)
+	}
+	m, err := s.Reply(ctx, post, author, text)
+	if err != nil {
+		return ChatMessage{}, fediProblem(err)
+	}
+	return chatOf(m), nil
 }
 
 // session returns the account's session, kept so its home relay and
@@ -185,16 +221,16 @@ func (f *fediReal) homeRelay(ctx context.Context, id string) (homeGrant, error) 
 	}, nil
 }
 
-func (f *fediReal) announce(ctx context.Context, id, title, watchURL string, vis Visibility) (string, func(context.Context) error, error) {
+func (f *fediReal) announce(ctx context.Context, id, title, watchURL string, vis Visibility) (announced, func(context.Context) error, error) {
 	s, err := f.c.Session(id)
 	if err != nil {
-		return "", nil, fediProblem(err)
+		return announced{}, nil, fediProblem(err)
 	}
 	p, err := s.Announce(ctx, fedi.Announcement{Title: title, WatchURL: watchURL, Visibility: fedi.Visibility(vis)})
 	if err != nil {
-		return "", nil, fediProblem(err)
+		return announced{}, nil, fediProblem(err)
 	}
-	return p.URL, func(ctx context.Context) error {
+	return announced{URL: p.URL, ID: p.ID}, func(ctx context.Context) error {
 		if err := s.EndAnnouncement(ctx, p); err != nil {
 			return fediProblem(err)
 		}

@@ -247,13 +247,13 @@ func (c *Core) GoLive() {
 		svc, fedi := c.svc.live, c.svc.fedi
 		c.goBG(func() {
 			h, err := svc.start(ctx, o, tg, c.previewFrame, func(v float64) { l.setLevel(v) })
-			var postURL string
+			var post announced
 			var end func(context.Context) error
 			var annErr error
 			if err == nil && acc != nil && fedi != nil {
 				c.do(func() { c.st.Live.Step.Label = "Announcing to your followers…" })
 				actx, acancel := context.WithTimeout(ctx, 20*time.Second)
-				postURL, end, annErr = fedi.announce(actx, acc.ID, o.Title, h.watchURL(), o.Visibility)
+				post, end, annErr = fedi.announce(actx, acc.ID, o.Title, h.watchURL(), o.Visibility)
 				acancel()
 			}
 			c.do(func() {
@@ -276,7 +276,10 @@ func (c *Core) GoLive() {
 				c.st.Live.Live = true
 				c.st.Live.Since = time.Now()
 				c.st.Live.URL = h.watchURL()
-				c.st.Live.Announced = postURL
+				c.st.Live.Announced = post.URL
+				if acc != nil {
+					c.startChat(&c.liveChat, &c.st.Live.Chat, post.ID, acc.ID)
+				}
 				if unreachable != nil {
 					c.st.Live.Err = unreachable
 				}
@@ -308,6 +311,7 @@ func (c *Core) stopLiveNow() {
 	}
 	h, end := l.h, l.endPost
 	l.h, l.endPost = nil, nil
+	c.startChat(&c.liveChat, &c.st.Live.Chat, "", "")
 	c.st.Live.Live = false
 	c.st.Live.Step = Step{}
 	c.st.Live.Viewers = -1

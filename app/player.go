@@ -62,6 +62,7 @@ func (c *Core) PlayURL(raw string) {
 func (c *Core) StopPlaying() {
 	c.do(func() {
 		c.stopPlaying()
+		c.startChat(&c.watchChat, &c.st.Chat, "", "")
 		c.st.Player = PlayerState{Status: PlayerIdle}
 	})
 }
@@ -109,6 +110,7 @@ func (c *Core) play(s Stream) {
 	r.stream.URLs, _ = c.viaHome(s)
 	c.playing = r
 	c.st.Player = PlayerState{Status: PlayerConnecting, Stream: s}
+	c.startChat(&c.watchChat, &c.st.Chat, s.PostID, strings.TrimPrefix(s.Handle, "@"))
 	c.openPlayer(r)
 }
 

@@ -26,6 +26,8 @@ type State struct {
 	Relay RelayState
 	// Home is the active account's home relay.
 	Home HomeState
+	// Chat is the chat of the stream being watched.
+	Chat ChatState
 	// Notice is a message about the app as a whole (for example a settings
 	// file that could not be read), or nil.
 	Notice *Problem
@@ -126,6 +128,9 @@ type Stream struct {
 	// Federated marks a stream found on the Fediverse: its addresses were
 	// named by a post, so they are dialled through the address guard.
 	Federated bool
+	// PostID is the announcing post's id on the account's server (its
+	// replies are the stream's chat).
+	PostID string
 }
 
 // Playable reports whether the app can play the stream itself.
@@ -276,6 +281,8 @@ type LiveState struct {
 	MicLevel float64
 	// Announced is the URL of the announcement, if one was posted.
 	Announced string
+	// Chat is the chat of the broadcast (the replies to its announcement).
+	Chat ChatState
 	// Err is why the last step failed, or nil.
 	Err *Problem
 }
@@ -330,5 +337,12 @@ func (s State) clone() State {
 	s.Live.Cameras = slices.Clone(s.Live.Cameras)
 	s.Live.Microphones = slices.Clone(s.Live.Microphones)
 	s.Relay.Broadcasts = slices.Clone(s.Relay.Broadcasts)
+	s.Chat.Messages = slices.Clone(s.Chat.Messages)
+	s.Live.Chat.Messages = slices.Clone(s.Live.Chat.Messages)
+	if h := s.Home.Relay; h != nil {
+		c := *h
+		c.CertHashes, c.Publish = slices.Clone(h.CertHashes), slices.Clone(h.Publish)
+		s.Home.Relay = &c
+	}
 	return s
 }

@@ -16,6 +16,7 @@ import (
 // pickers, microphone meter, title, visibility, announce, start and stop,
 // and while live the elapsed time, viewers and upload bitrate.
 type goLiveScreen struct {
+	chat     *chatPanel
 	u        *UI
 	preview  *videoView
 	meter    *levelMeter
@@ -92,8 +93,10 @@ func newGoLiveScreen(u *UI) *goLiveScreen {
 	g.onAir.Hide()
 	left := container.NewVBox(g.preview.box, container.NewBorder(nil, nil, widget.NewIcon(theme.VolumeUpIcon()), nil, g.meter), g.noDevice)
 	right := container.NewVBox(g.form, container.NewHBox(g.start, g.stop), g.step.object(), liveBox)
+	// The streamer sees the same chat as the viewers, beside the controls.
+	g.chat = newChatPanel(func(t string) { u.core.SendLiveChat(t) })
 	g.root = container.NewPadded(container.NewBorder(
-		container.NewVBox(heading("Go live"), g.problem.object()), nil, nil, nil,
+		container.NewVBox(heading("Go live"), g.problem.object()), nil, nil, container.NewPadded(g.chat.box),
 		container.NewVScroll(container.NewGridWithColumns(2, left, right))))
 	g.live = liveBox
 	return g
@@ -161,6 +164,7 @@ func (g *goLiveScreen) update(s app.State) {
 	defer func() { g.updating = false }()
 	g.st = s
 	l := s.Live
+	g.chat.update(l.Chat)
 	if g.titleIn.Text != l.Options.Title && !g.titleFocused() {
 		g.titleIn.SetText(l.Options.Title)
 	}

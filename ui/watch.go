@@ -44,6 +44,7 @@ type watchScreen struct {
 	fullBtn  *widget.Button
 	stopBtn  *widget.Button
 
+	chat      *chatPanel
 	root      fyne.CanvasObject
 	showStats bool
 	updating  bool
@@ -139,7 +140,8 @@ func newWatchScreen(u *UI) *watchScreen {
 	vol := container.New(&fixedWidth{w: 140}, w.volume)
 	w.controls = container.NewHBox(w.mute, vol, spacer(), widget.NewLabel("Latency"), w.latency, w.statsBtn, w.stopBtn, w.fullBtn)
 
-	w.root = container.NewBorder(container.NewPadded(w.header), container.NewPadded(w.controls), nil, nil, videoArea)
+	w.chat = newChatPanel(func(t string) { u.core.SendChat(t) })
+	w.root = container.NewBorder(container.NewPadded(w.header), container.NewPadded(w.controls), nil, container.NewPadded(w.chat.box), videoArea)
 	return w
 }
 
@@ -148,6 +150,7 @@ func (w *watchScreen) object() fyne.CanvasObject { return w.root }
 // setFullScreen hides everything but the video and its controls.
 func (w *watchScreen) setFullScreen(on bool) {
 	w.header.Hidden = on
+	w.chat.box.Hidden = on || !w.u.st.Chat.Available
 	if on {
 		w.fullBtn.SetIcon(theme.ViewRestoreIcon())
 	} else {
@@ -159,6 +162,10 @@ func (w *watchScreen) update(s app.State) {
 	w.updating = true
 	defer func() { w.updating = false }()
 	p := s.Player
+	w.chat.update(s.Chat)
+	if w.u.full {
+		w.chat.box.Hide()
+	}
 
 	// Header.
 	switch {
