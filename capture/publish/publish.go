@@ -6,6 +6,11 @@
 // accept only PUBLISH. The tracks outlive sessions, so a relay reconnect does
 // not restart capture or encoding.
 //
+// Start is the whole of it for a caller: it opens the sources (Sources),
+// runs the Publisher, keeps it connected to one relay, and returns the
+// Broadcast once the relay has taken it. StartConfig.RegisterFlags gives
+// a command line its flags.
+//
 // See docs/MEDIA.md, "Capture and packaging".
 package publish
 
@@ -58,6 +63,29 @@ func ParseMode(s string) (Mode, error) {
 		return ModePublish, nil
 	}
 	return 0, fmt.Errorf("publish: unknown mode %q (auto, namespace, publish)", s)
+}
+
+// String names the mode as ParseMode reads it.
+func (m Mode) String() string {
+	switch m {
+	case ModeNamespace:
+		return "namespace"
+	case ModePublish:
+		return "publish"
+	}
+	return "auto"
+}
+
+// MarshalText names the mode as ParseMode reads it (for flag.TextVar).
+func (m Mode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText parses the mode with ParseMode.
+func (m *Mode) UnmarshalText(b []byte) error {
+	v, err := ParseMode(string(b))
+	if err == nil {
+		*m = v
+	}
+	return err
 }
 
 // Config configures a Publisher.

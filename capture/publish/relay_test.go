@@ -25,6 +25,12 @@ func startRelay(t *testing.T, listen string, cert tls.Certificate) *relay.Relay 
 		// publisher does); a given PublicAddr avoids that write.
 		cfg.PublicAddr = listen
 	}
+	return startRelayConfig(t, cfg)
+}
+
+// startRelayConfig starts a relay of cfg, closed when the test ends.
+func startRelayConfig(t *testing.T, cfg relay.Config) *relay.Relay {
+	t.Helper()
 	r, err := relay.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -119,6 +119,14 @@ type ConnectOptions struct {
 // session drops (or the relay sends GOAWAY) dials again with backoff, while
 // capture and encoding go on.
 func (p *Publisher) Connect(ctx context.Context, url string, opts *ConnectOptions) error {
+	return p.connect(ctx, url, opts, nil)
+}
+
+// connect is Connect that, after each attempt that fails while ctx and Run
+// go on, tells failed (when set) the error and whether the attempt was
+// answered: the token source failed, or the relay set up a session or
+// refused one, so that the same attempt would likely fail the same way.
+func (p *Publisher) connect(ctx context.Context, url string, opts *ConnectOptions, failed func(err error, answered bool)) error {
 	if opts == nil {
 		opts = &ConnectOptions{}
 	}
@@ -137,14 +145,18 @@ func (p *Publisher) Connect(ctx context.Context, url string, opts *ConnectOption
 		started := time.Now()
 		var sess *moq.Session
 		var err error
+		answered := false
 		if opts.AuthToken != nil {
 			var tok []byte
 			if tok, err = opts.AuthToken(ctx); err == nil {
 				cfg.AuthToken = tok
 			}
+			answered = err != nil
 		}
 		if err == nil {
 			sess, err = moq.Dial(ctx, url, &cfg, &dial)
+			var se *moq.SessionError
+			answered = err == nil || (errors.As(err, &se) && se.Remote)
 		}
 		if err == nil {
 			p.log.Info("publish: connected", "url", url, "version", sess.Version(), "transport", sess.Transport())
@@ -172,6 +184,9 @@ func (p *Publisher) Connect(ctx context.Context, url string, opts *ConnectOption
 		case <-p.done:
 			return ErrStopped
 		default:
+		}
+		if failed != nil {
+			failed(err, answered)
 		}
 		p.log.Warn("publish: relay session ended, reconnecting", "url", url, "err", err, "in", backoff)
 		t := time.NewTimer(backoff)
