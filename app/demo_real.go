@@ -2,9 +2,9 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/tributary-live/tributary/capture"
@@ -25,9 +25,8 @@ type demoReal struct {
 }
 
 type demoRealHandle struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-	url    string
+	b   *publish.Broadcast
+	url string
 }
 
 func (d demoReal) start(ctx context.Context, relay relayInfo) (demoHandle, error) {
@@ -39,67 +38,24 @@ func (d demoReal) start(ctx context.Context, relay relayInfo) (demoHandle, error
 	if err != nil {
 		return nil, fmt.Errorf("demo: relay certificate hash: %w", err)
 	}
-	now := time.Now()
-	video := capture.NewPatternSource(preset.Width, preset.Height, preset.FrameRate, true, now)
-	audio := capture.NewToneSource(48000, 1, 20*time.Millisecond, true, now)
-	pub, err := publish.New(publish.Config{
-		Namespace:        wire.NewNamespace(demoNamespace...),
-		Video:            video,
-		Audio:            audio,
-		VideoBitrate:     preset.VideoBitrate,
-		AudioBitrate:     preset.AudioBitrate,
-		KeyframeInterval: int(preset.FrameRate), // one-second groups: viewers join fast
-		Logger:           d.log,
-	})
-	if err != nil {
-		video.Close()
-		audio.Close()
-		return nil, fmt.Errorf("demo: %w", err)
-	}
-	rctx, cancel := context.WithCancel(context.Background())
-	h := &demoRealHandle{cancel: cancel, done: make(chan struct{}), url: relay.URL + "/" + joinPath(demoNamespace)}
-	runDone := make(chan error, 1)
-	go func() { runDone <- pub.Run(rctx) }()
-	go func() {
-		defer close(h.done)
-		pub.Connect(rctx, relay.URL, &publish.ConnectOptions{
-			Mode:   publish.ModeAuto,
+	// Start returns once the relay has the broadcast: a player opened then
+	// finds it.
+	b, err := publish.Start(ctx, publish.StartConfig{
+		Config:  publish.Config{Namespace: wire.NewNamespace(demoNamespace...), Logger: d.log},
+		Sources: publish.Sources{Source: publish.TestSource},
+		Preset:  preset,
+		GOP:     time.Second, // viewers join fast
+		URL:     relay.URL,
+		Connect: publish.ConnectOptions{
 			Config: moq.Config{Logger: d.log, Implementation: "tributary-demo", AuthToken: []byte(relay.Token)},
 			Dial:   moq.DialOptions{CertHashes: [][]byte{hash}},
-		})
-		cancel()
-		<-runDone
-	}()
-	// Wait until the first frame is encoded and the relay has the broadcast
-	// (it answered PUBLISH_NAMESPACE): a player opened then finds it.
-	wait := time.NewTimer(15 * time.Second)
-	defer wait.Stop()
-	for ready, onAir := pub.Ready(), pub.OnAir(); ready != nil || onAir != nil; {
-		select {
-		case <-ready:
-			ready = nil
-		case <-onAir:
-			onAir = nil
-		case <-wait.C:
-			h.close()
-			return nil, errors.New("demo: the test pattern did not reach the relay within 15 s")
-		case <-ctx.Done():
-			h.close()
-			return nil, ctx.Err()
-		}
+		},
+		Wait: 15 * time.Second,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
 	}
-	return h, nil
-}
-
-func joinPath(fields []string) string {
-	s := ""
-	for i, f := range fields {
-		if i > 0 {
-			s += "/"
-		}
-		s += f
-	}
-	return s
+	return &demoRealHandle{b: b, url: relay.URL + "/" + strings.Join(demoNamespace, "/")}, nil
 }
 
 func (h *demoRealHandle) stream() Stream {
@@ -114,12 +70,4 @@ func (h *demoRealHandle) stream() Stream {
 	}
 }
 
-func (h *demoRealHandle) close() error {
-	h.cancel()
-	select {
-	case <-h.done:
-	case <-time.After(5 * time.Second):
-		return errors.New("demo: publisher did not stop within 5 s")
-	}
-	return nil
-}
+func (h *demoRealHandle) close() error { return h.b.Close() }

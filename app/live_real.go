@@ -20,14 +20,15 @@ import (
 	"github.com/tributary-live/tributary/capture/publish"
 	"github.com/tributary-live/tributary/fedi/livepost"
 	"github.com/tributary-live/tributary/moq"
+	"github.com/tributary-live/tributary/moq/wire"
 )
 
 // Pseudo devices offered beside the real ones: the synthetic sources, so
 // a machine without a camera can still go live (and tests can).
 const (
-	testPatternID = "testsrc"
-	testToneID    = "tone"
-	noMicID       = "none"
+	testPatternID = publish.TestPattern
+	testToneID    = publish.TestTone
+	noMicID       = publish.NoMicrophone
 )
 
 // liveReal captures with capture/device (or the synthetic sources) and
@@ -79,28 +80,20 @@ func presetFor(q Quality) capture.Preset {
 	return p
 }
 
-// openSources opens the chosen camera and microphone.
-func openSources(cam, mic string, p capture.Preset) (capture.VideoSource, capture.AudioSource, error) {
-	now := time.Now()
-	var v capture.VideoSource
-	var err error
-	if cam == testPatternID || cam == "" {
-		v = capture.NewPatternSource(p.Width, p.Height, p.FrameRate, true, now)
-	} else if v, err = device.OpenCamera(cam, p.Width, p.Height, p.FrameRate); err != nil {
-		return nil, nil, deviceError("camera", err)
+// openSources opens the chosen camera and microphone; none chosen is the
+// test pattern and tone.
+func (l liveReal) openSources(ctx context.Context, cam, mic string, p capture.Preset) (capture.VideoSource, capture.AudioSource, error) {
+	if cam == "" {
+		cam = testPatternID
 	}
-	var a capture.AudioSource
-	switch mic {
-	case noMicID:
-	case testToneID, "":
-		a = capture.NewToneSource(48000, 1, 20*time.Millisecond, true, now)
-	default:
-		if a, err = device.OpenMicrophone(mic, 48000, 1, 20*time.Millisecond); err != nil {
-			v.Close()
-			return nil, nil, deviceError("microphone", err)
-		}
+	if mic == "" {
+		mic = testToneID
 	}
-	return v, a, nil
+	v, a, err := publish.Sources{Source: publish.CameraSource, Camera: cam, Microphone: mic}.Open(ctx, p, l.log)
+	if se, ok := errors.AsType[*publish.SourceError](err); ok {
+		return nil, nil, deviceError(se.Device, se.Err)
+	}
+	return v, a, err
 }
 
 func deviceError(what string, err error) error {
@@ -186,7 +179,7 @@ func pcmLevel(pcm []int16) float64 {
 
 func (l liveReal) preview(ctx context.Context, cam, mic string, frame func(image.Image), level func(float64)) error {
 	p := presetFor(Quality360)
-	v, a, err := openSources(cam, mic, p)
+	v, a, err := l.openSources(ctx, cam, mic, p)
 	if err != nil {
 		return err
 	}
@@ -248,10 +241,8 @@ type liveTarget struct {
 }
 
 type liveRealHandle struct {
-	pub    *publish.Publisher
-	cancel context.CancelFunc
-	done   chan struct{}
-	watch  string
+	b     *publish.Broadcast
+	watch string
 
 	mu        sync.Mutex
 	lastBytes uint64
@@ -260,6 +251,10 @@ type liveRealHandle struct {
 }
 
 func (l liveReal) start(ctx context.Context, o LiveOptions, tg liveTarget, frame func(image.Image), level func(float64)) (liveHandle, error) {
+	watch, err := watchURL(tg.RelayURL, strings.Join(tg.Path, "/"))
+	if err != nil {
+		return nil, err
+	}
 	dial := moq.DialOptions{}
 	if l.roots != nil {
 		dial.TLS = &tls.Config{RootCAs: l.roots}
@@ -272,7 +267,7 @@ func (l liveReal) start(ctx context.Context, o LiveOptions, tg liveTarget, frame
 		dial.CertHashes = [][]byte{h}
 	}
 	p := presetFor(tg.Quality)
-	v, a, err := openSources(o.Camera, o.Microphone, p)
+	v, a, err := l.openSources(ctx, o.Camera, o.Microphone, p)
 	if err != nil {
 		return nil, err
 	}
@@ -280,81 +275,28 @@ func (l liveReal) start(ctx context.Context, o LiveOptions, tg liveTarget, frame
 	if a != nil {
 		audio = &teeAudio{AudioSource: a, level: level}
 	}
-	ns := make([][]byte, len(tg.Path))
-	for i, f := range tg.Path {
-		ns[i] = []byte(f)
+	token := func(ctx context.Context) ([]byte, error) {
+		if tg.TokenFunc == nil {
+			return []byte(tg.Token), nil
+		}
+		t, err := tg.TokenFunc(ctx)
+		return []byte(t), err
 	}
-	pub, err := publish.New(publish.Config{
-		Namespace:        ns,
-		Video:            &teeVideo{VideoSource: v, frame: frame, every: 2},
-		Audio:            audio,
-		VideoBitrate:     p.VideoBitrate,
-		AudioBitrate:     p.AudioBitrate,
-		KeyframeInterval: int(2 * p.FrameRate),
-		Adapt:            true,
-		Logger:           l.log,
+	b, err := publish.Start(ctx, publish.StartConfig{
+		Config: publish.Config{Namespace: wire.NewNamespace(tg.Path...), Video: &teeVideo{VideoSource: v, frame: frame, every: 2},
+			Audio: audio, Adapt: true, Logger: l.log},
+		Preset: p,
+		URL:    tg.RelayURL,
+		Connect: publish.ConnectOptions{
+			Config:    moq.Config{Logger: l.log, Implementation: "tributary-app"},
+			Dial:      dial,
+			AuthToken: token,
+		},
 	})
 	if err != nil {
-		v.Close()
-		if a != nil {
-			a.Close()
-		}
-		return nil, fmt.Errorf("encoder: %w", err)
-	}
-	rctx, cancel := context.WithCancel(context.Background())
-	h := &liveRealHandle{pub: pub, cancel: cancel, done: make(chan struct{}), lastAt: time.Now()}
-	h.watch, err = watchURL(tg.RelayURL, strings.Join(tg.Path, "/"))
-	if err != nil {
-		cancel()
 		return nil, err
 	}
-	connected := make(chan error, 1)
-	runDone := make(chan error, 1)
-	go func() { runDone <- pub.Run(rctx) }()
-	go func() {
-		defer close(h.done)
-		pub.Connect(rctx, tg.RelayURL, &publish.ConnectOptions{
-			Config: moq.Config{Logger: l.log, Implementation: "tributary-app", AuthToken: []byte(tg.Token)},
-			Dial:   dial,
-			AuthToken: func(ctx context.Context) ([]byte, error) {
-				if tg.TokenFunc == nil {
-					return []byte(tg.Token), nil
-				}
-				t, err := tg.TokenFunc(ctx)
-				return []byte(t), err
-			},
-			OnSession: func(s *moq.Session, err error) {
-				select {
-				case connected <- err:
-				default:
-				}
-			},
-		})
-		cancel()
-		<-runDone
-	}()
-	wait := time.NewTimer(20 * time.Second)
-	defer wait.Stop()
-	select {
-	case err := <-connected:
-		if err != nil {
-			h.close()
-			return nil, err
-		}
-	case err := <-runDone:
-		h.close()
-		if err == nil {
-			err = errors.New("capture stopped")
-		}
-		return nil, err
-	case <-wait.C:
-		h.close()
-		return nil, fmt.Errorf("no connection to %s within 20 s", hostOf(tg.RelayURL))
-	case <-ctx.Done():
-		h.close()
-		return nil, ctx.Err()
-	}
-	return h, nil
+	return &liveRealHandle{b: b, watch: watch, lastAt: time.Now()}, nil
 }
 
 // watchURL is the https watch page of a broadcast on a relay, the link a
@@ -370,7 +312,7 @@ func watchURL(relayURL, path string) (string, error) {
 func (h *liveRealHandle) watchURL() string { return h.watch }
 
 func (h *liveRealHandle) figures() (int, float64) {
-	st := h.pub.Stats()
+	st := h.b.Stats()
 	b := st.VideoBytes + st.AudioBytes
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -382,12 +324,4 @@ func (h *liveRealHandle) figures() (int, float64) {
 	return -1, h.kbps
 }
 
-func (h *liveRealHandle) close() error {
-	h.cancel()
-	select {
-	case <-h.done:
-		return nil
-	case <-time.After(5 * time.Second):
-		return errors.New("publisher did not stop within 5 s")
-	}
-}
+func (h *liveRealHandle) close() error { return h.b.Close() }
