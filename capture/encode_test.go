@@ -305,14 +305,14 @@ func TestConfigErrors(t *testing.T) {
 
 func TestSplitAnnexB(t *testing.T) {
 	au := []byte{0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5}
-	nals := SplitAnnexB(au)
+	nals := nalUnits(au)
 	if len(nals) != 3 || !bytes.Equal(nals[0], []byte{0x67, 1, 2}) || !bytes.Equal(nals[1], []byte{0x68, 3}) || !bytes.Equal(nals[2], []byte{0x65, 4, 5}) {
 		t.Errorf("nals %x", nals)
 	}
 	if !H264IsKeyframe(au) || H264CodecString(au) != "" || H264CodecString([]byte{0, 0, 1, 0x67, 0x42, 0xc0, 0x1f}) != "avc3.42c01f" {
 		t.Error("keyframe or codec string")
 	}
-	if SplitAnnexB([]byte{1, 2, 3}) != nil || H264IsKeyframe(nil) {
+	if nalUnits([]byte{1, 2, 3}) != nil || H264IsKeyframe(nil) {
 		t.Error("garbage")
 	}
 }
@@ -322,7 +322,7 @@ func FuzzSplitAnnexB(f *testing.F) {
 	f.Add([]byte{0, 0, 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		total := 0
-		for _, n := range SplitAnnexB(b) {
+		for _, n := range nalUnits(b) {
 			total += len(n)
 		}
 		if total > len(b) {

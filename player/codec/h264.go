@@ -9,6 +9,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/tributary-live/tributary/moq/annexb"
 )
 
 // H.264 NAL unit types used by the player (ITU-T H.264 table 7-1).
@@ -38,51 +40,20 @@ var (
 
 var startCode = []byte{0, 0, 0, 1}
 
-// IsAnnexB reports whether an access unit starts with a start code (00 00 01
-// or 00 00 00 01) rather than a length prefix. A 4-byte length of 1 is read
-// as a start code, as draft-ietf-moq-loc section 2.1 ("Length Prefixes in
-// Payload") asks.
-func IsAnnexB(au []byte) bool {
-	return len(au) >= 3 && au[0] == 0 && au[1] == 0 && (au[2] == 1 || (len(au) >= 4 && au[2] == 0 && au[3] == 1))
-}
+// IsAnnexB reports whether an access unit starts with a start code rather
+// than a length prefix (moq/annexb).
+func IsAnnexB(au []byte) bool { return annexb.IsAnnexB(au) }
 
 // SplitAnnexB returns the NAL units of an Annex-B access unit, without their
-// start codes. The units alias the input.
+// start codes, at most MaxNALUnits (moq/annexb, the project's one splitter).
+// The units alias the input.
 func SplitAnnexB(au []byte) ([][]byte, error) {
-	var units [][]byte
-	start := -1
-	i := 0
-	for i+2 < len(au) {
-		if au[i] == 0 && au[i+1] == 0 && au[i+2] == 1 {
-			if start >= 0 {
-				end := i
-				for end > start && au[end-1] == 0 {
-					end--
-				}
-				if end > start {
-					if len(units) == MaxNALUnits {
-						return nil, ErrTooManyUnits
-					}
-					units = append(units, au[start:end])
-				}
-			}
-			i += 3
-			start = i
-			continue
-		}
-		i++
-	}
-	if start < 0 {
-		if len(au) == 0 {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("codec: no start code in %d bytes: %w", len(au), ErrTruncated)
-	}
-	if start < len(au) {
-		if len(units) == MaxNALUnits {
-			return nil, ErrTooManyUnits
-		}
-		units = append(units, au[start:])
+	units, err := annexb.Split(au, MaxNALUnits)
+	switch {
+	case errors.Is(err, annexb.ErrTooManyUnits):
+		return nil, ErrTooManyUnits
+	case err != nil:
+		return nil, fmt.Errorf("codec: %w: %w", err, ErrTruncated)
 	}
 	return units, nil
 }
