@@ -37,7 +37,12 @@ var allowedPackages = map[string][]string{
 
 // stdlibOnly lists packages that may import no project package (and so
 // bring nothing of their folder along where allowedPackages lets them in).
-var stdlibOnly = map[string]bool{module + "/moq/netguard": true, module + "/moq/wellknown": true}
+// moq/wire is the pure codec (docs/ARCHITECTURE.md): nothing of ours, no
+// third-party code either.
+var stdlibOnly = map[string]bool{
+	module + "/moq/netguard": true, module + "/moq/wellknown": true,
+	module + "/moq/annexb": true, module + "/moq/wire": true,
+}
 
 // fyneFree lists the folders that must not import fyne.
 var fyneFree = map[string]bool{"app": true, "player": true, "capture": true, "fedi": true, "moq": true}
@@ -82,7 +87,14 @@ func main() {
 			if fyneFree[from] && strings.HasPrefix(imp, "fyne.io/") {
 				bad = append(bad, fmt.Sprintf("%s imports %s (no fyne below ui)", p.ImportPath, imp))
 			}
+			if stdlibOnly[p.ImportPath] && imp != p.ImportPath && strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") {
+				bad = append(bad, fmt.Sprintf("%s imports %s (it may import only the standard library)", p.ImportPath, imp))
+				continue
+			}
 			if !strings.HasPrefix(imp, module+"/") {
+				continue
+			}
+			if imp == p.ImportPath {
 				continue
 			}
 			if stdlibOnly[p.ImportPath] {
