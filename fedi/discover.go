@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -496,12 +496,21 @@ func (c *Client) resolveAll(ctx context.Context, cands []candidate) []LiveStream
 	return live
 }
 
+// sortStreams puts a list in the order Live now shows it: confirmed live
+// streams first, then the others (unconfirmed, upcoming), each newest
+// first.
 func sortStreams(list []LiveStream) {
-	sort.SliceStable(list, func(i, j int) bool {
-		if !list[i].StartedAt.Equal(list[j].StartedAt) {
-			return list[i].StartedAt.After(list[j].StartedAt)
+	slices.SortFunc(list, func(a, b LiveStream) int {
+		if al, bl := a.State == StateLive, b.State == StateLive; al != bl {
+			if al {
+				return -1
+			}
+			return 1
 		}
-		return list[i].PostID < list[j].PostID
+		if c := b.StartedAt.Compare(a.StartedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.PostID, b.PostID)
 	})
 }
 
@@ -515,7 +524,8 @@ func (s *Session) homeTimeline(ctx context.Context) ([]*mastodon.Status, error) 
 }
 
 // Discover reads the account's home timeline once and returns the live
-// streams it announces, confirmed with their relays, newest first.
+// streams it announces, confirmed with their relays: the live ones first,
+// then the others, each newest first.
 func (s *Session) Discover(ctx context.Context) ([]LiveStream, error) {
 	sts, err := s.homeTimeline(ctx)
 	if err != nil {
