@@ -3,7 +3,6 @@ package fedi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -17,17 +16,6 @@ import (
 	"github.com/tributary-live/tributary/fedi/internal/safehttp"
 	"github.com/tributary-live/tributary/fedi/livepost"
 )
-
-// Snapshot is the state of discovery at one moment.
-type Snapshot struct {
-	// Streams are the live streams, newest first.
-	Streams []LiveStream
-	// Streaming is true while the streaming API connection is up (new
-	// posts arrive at once); false while Watch falls back to polling.
-	Streaming bool
-	// Err is the last error, nil when all is well; show UserMessage(Err).
-	Err error
-}
 
 // streamEvent is one event of the streaming API (Mastodon streaming API:
 // {"stream":["user"],"event":"update","payload":"<JSON status>"}).
@@ -120,8 +108,9 @@ func (s *Session) dialStream(ctx context.Context) (*websocket.Conn, error) {
 	return conn, nil
 }
 
-// readStream reads events until the connection fails or ctx ends.
-func readStream(ctx context.Context, conn *websocket.Conn, events chan<- streamEvent) error {
+// readStream reads events and hands each to got until the connection
+// fails, ctx ends or got returns false.
+func readStream(ctx context.Context, conn *websocket.Conn, got func(streamEvent) bool) error {
 	const idle = 2 * time.Minute // servers ping every 30 s or so
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
@@ -143,312 +132,142 @@ func readStream(ctx context.Context, conn *websocket.Conn, events chan<- streamE
 		if err != nil || !ok {
 			continue
 		}
-		select {
-		case events <- ev:
-		case <-ctx.Done():
+		if !got(ev) {
 			return ctx.Err()
 		}
 	}
-}
-
-// entry is a stream Watch tracks, keyed by the original post's id.
-type entry struct {
-	cand    candidate
-	stream  LiveStream
-	version int
 }
 
 // Watch follows the home timeline and the streaming API and sends a
 // Snapshot whenever the list of live streams changes, until ctx ends
 // (then the channel is closed). A slow reader only misses intermediate
 // snapshots: the channel always holds the latest. Streams are re-confirmed
-// every Config.RecheckInterval; posts edited to ENDED, deleted posts and
-// streams the LivenessChecker reports ended are dropped.
+// Config.RecheckInterval after each confirmation; posts edited to ENDED,
+// deleted posts and streams the LivenessChecker reports ended are dropped.
 func (s *Session) Watch(ctx context.Context) <-chan Snapshot {
 	out := make(chan Snapshot, 1)
 	go s.watch(ctx, out)
 	return out
 }
 
-// maxWatched bounds how many posts Watch keeps track of.
-const maxWatched = 500
-
-type resolved struct {
-	key     string
-	version int
-	stream  LiveStream
+// linkNews is what the streaming goroutine reports, in order: the
+// connection is up (up), an event came (ev), or it ended (err).
+type linkNews struct {
+	up  bool
+	ev  *streamEvent
+	err error
 }
 
+// pageNews is the outcome of reading the home timeline.
+type pageNews struct {
+	sts []*mastodon.Status
+	err error
+}
+
+// resolved is the outcome of confirming a candidate.
+type resolved struct {
+	job    job
+	stream LiveStream
+}
+
+// watch does the timeline's work and hands it the outcomes: the decisions
+// (what to read, dial, confirm or send, and when) are the timeline's; this
+// goroutine and those it starts only do the I/O.
 func (s *Session) watch(ctx context.Context, out chan Snapshot) {
 	defer close(out)
-	var (
-		entries   = map[string]*entry{} // by original post id
-		outerToID = map[string]string{} // reblog id -> original id
-		results   = make(chan resolved, 16)
-		events    = make(chan streamEvent, 64)
-		connState = make(chan error, 4) // nil: connected; error: disconnected
-		streaming bool
-		lastErr   error
-		wg        sync.WaitGroup
-		sem       = make(chan struct{}, 4)
-	)
+	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	publish := func() {
-		list := make([]LiveStream, 0, len(entries))
-		for _, e := range entries {
-			if e.stream.State != StateEnded && e.stream.State != "" {
-				list = append(list, e.stream)
-			}
+	tl := newTimeline(timelineConfig{localHost: s.host, localDomain: s.Account().Domain, recheck: s.c.cfg.RecheckInterval})
+	var (
+		links   = make(chan linkNews)
+		pages   = make(chan pageNews)
+		results = make(chan resolved)
+		wake    = time.NewTimer(time.Hour)
+	)
+	defer wake.Stop()
+	do := func(w todo) {
+		if w.dial {
+			wg.Go(func() { s.followStream(ctx, links) })
 		}
-		sortStreams(list)
-		snap := Snapshot{Streams: list, Streaming: streaming, Err: lastErr}
-		select {
-		case <-out:
-		default:
+		if w.fetch {
+			wg.Go(func() {
+				sts, err := s.homeTimeline(ctx)
+				send(ctx, pages, pageNews{sts, err})
+			})
 		}
-		out <- snap
-	}
-	startResolve := func(key string, e *entry) {
-		e.version++
-		v, cd := e.version, e.cand
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		for _, j := range w.resolve {
+			wg.Go(func() { send(ctx, results, resolved{j, s.c.resolve(ctx, j.cand)}) })
+		}
+		if w.publish {
 			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
+			case <-out:
+			default:
 			}
-			st := s.c.resolve(ctx, cd)
-			<-sem
-			select {
-			case results <- resolved{key: key, version: v, stream: st}:
-			case <-ctx.Done():
-			}
-		}()
-	}
-	// consider handles one post; it returns true if the list changed now.
-	consider := func(st *mastodon.Status) bool {
-		cd, ok := classify(st, s.host, s.Account().Domain)
-		key := ""
-		if st != nil {
-			key = string(st.ID)
-			if st.Reblog != nil {
-				key = string(st.Reblog.ID)
-			}
+			out <- tl.snapshot()
 		}
-		if !ok {
-			// An edit may have removed the announcement.
-			if e, had := entries[key]; had {
-				delete(entries, key)
-				return e.stream.State != ""
-			}
-			return false
-		}
-		if cd.outerID != cd.innerID {
-			if len(outerToID) >= 4*maxWatched {
-				clear(outerToID) // bounded; a lost reblog id only delays a removal
-			}
-			outerToID[cd.outerID] = cd.innerID
-		}
-		e, had := entries[cd.innerID]
-		if !had {
-			if len(entries) >= maxWatched {
-				// Bounded memory: forget the oldest post.
-				oldest := ""
-				for k, o := range entries {
-					if oldest == "" || o.cand.stream.StartedAt.Before(entries[oldest].cand.stream.StartedAt) {
-						oldest = k
-					}
-				}
-				delete(entries, oldest)
-			}
-			e = &entry{}
-			entries[cd.innerID] = e
-		}
-		e.cand = cd
-		changed := false
-		if cd.ended {
-			changed = had && e.stream.State != "" && e.stream.State != StateEnded
-			e.stream = cd.stream
-			e.stream.State = StateEnded
-			e.version++
-			// An ended post also ends older live posts of the same broadcast.
-			for k, o := range entries {
-				if k != cd.innerID && o.cand.stream.WatchURL == cd.stream.WatchURL && cd.stream.WatchURL != "" && o.stream.State != StateEnded &&
-					!o.cand.stream.StartedAt.After(cd.stream.StartedAt) {
-					o.stream.State = StateEnded
-					o.version++
-					changed = true
-				}
-			}
-			return changed
-		}
-		startResolve(cd.innerID, e)
-		return false
-	}
-	remove := func(id string) bool {
-		if inner, ok := outerToID[id]; ok {
-			delete(outerToID, id)
-			id = inner
-		}
-		e, ok := entries[id]
-		if !ok {
-			return false
-		}
-		delete(entries, id)
-		return e.stream.State != "" && e.stream.State != StateEnded
-	}
-	poll := func() {
-		sts, err := s.homeTimeline(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				lastErr = err
-				publish()
-			}
-			return
-		}
-		lastErr = nil
-		// Oldest first, so newer posts (an ENDED edit) win.
-		changed := false
-		for i := len(sts) - 1; i >= 0; i-- {
-			if consider(sts[i]) {
-				changed = true
-			}
-		}
-		if changed || len(entries) == 0 {
-			publish()
+		if at := tl.next(); at.IsZero() {
+			wake.Stop()
+		} else {
+			wake.Reset(time.Until(at))
 		}
 	}
-
-	// The streaming connection, with reconnects and backoff.
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		backoff := time.Second
-		for ctx.Err() == nil {
-			conn, err := s.dialStream(ctx)
-			if err == nil {
-				select {
-				case connState <- nil:
-				case <-ctx.Done():
-					conn.Close()
-					return
-				}
-				start := time.Now()
-				err = readStream(ctx, conn, events)
-				conn.Close()
-				if time.Since(start) > time.Minute {
-					backoff = time.Second
-				}
-				if ctx.Err() != nil {
-					return
-				}
-				err = wrap("streaming API", s.host, err)
-			}
-			select {
-			case connState <- err:
-			case <-ctx.Done():
-				return
-			}
-			wait := backoff
-			var fe *Error
-			if errors.As(err, &fe) && fe.Kind == KindRateLimited {
-				var rl *safehttp.RateLimitError
-				if errors.As(err, &rl) && rl.RetryAfter > wait {
-					wait = rl.RetryAfter
-				}
-			}
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return
-			}
-			backoff = min(backoff*2, 2*time.Minute)
-		}
-	}()
-
-	recheck := time.NewTicker(s.c.cfg.RecheckInterval)
-	defer recheck.Stop()
-	// While the streaming API is down, the timeline is polled instead.
-	polled := false
-	pollTimer := time.NewTimer(5 * time.Second)
-	defer pollTimer.Stop()
+	do(tl.start(time.Now()))
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case err := <-connState:
-			if err == nil {
-				streaming = true
-				lastErr = nil
-				// Read the timeline after connecting, so no post falls between.
-				polled = true
-				poll()
-				publish()
-				continue
+		case n := <-links:
+			switch {
+			case n.up:
+				do(tl.connected(time.Now()))
+			case n.err != nil:
+				do(tl.disconnected(n.err, time.Now()))
+			case n.ev.kind == "delete":
+				do(tl.deleted(n.ev.id, time.Now()))
+			default: // "update", "status.update"
+				do(tl.update(n.ev.status, time.Now()))
 			}
-			streaming = false
-			if !polled {
-				polled = true
-				poll()
-			}
-			lastErr = err
-			publish()
-			pollTimer.Reset(30 * time.Second)
-		case <-pollTimer.C:
-			if !streaming {
-				polled = true
-				poll()
-				pollTimer.Reset(30 * time.Second)
-			}
-		case ev := <-events:
-			changed := false
-			switch ev.kind {
-			case "update", "status.update":
-				changed = consider(ev.status)
-			case "delete":
-				changed = remove(ev.id)
-			}
-			if changed {
-				publish()
+		case p := <-pages:
+			if p.err != nil {
+				do(tl.fetchFailed(p.err, time.Now()))
+			} else {
+				do(tl.page(p.sts, time.Now()))
 			}
 		case r := <-results:
-			e, ok := entries[r.key]
-			if !ok || e.version != r.version {
-				continue
-			}
-			before := e.stream
-			e.stream = r.stream
-			if !sameListing(before, r.stream) {
-				publish()
-			}
-		case <-recheck.C:
-			for k, e := range entries {
-				if e.stream.State == StateEnded {
-					delete(entries, k)
-					continue
-				}
-				startResolve(k, e)
-			}
+			do(tl.resolved(r.job, r.stream, time.Now()))
+		case now := <-wake.C:
+			do(tl.tick(now))
 		}
 	}
 }
 
-// sameListing reports whether two versions of a stream look the same in a list.
-func sameListing(a, b LiveStream) bool {
-	if a.State != b.State || a.Title != b.Title || a.WatchURL != b.WatchURL || a.Thumbnail != b.Thumbnail || len(a.RelayURLs) != len(b.RelayURLs) {
+// followStream dials the streaming API once and reports on links until the
+// connection ends or ctx does.
+func (s *Session) followStream(ctx context.Context, links chan<- linkNews) {
+	conn, err := s.dialStream(ctx)
+	if err != nil {
+		send(ctx, links, linkNews{err: err})
+		return
+	}
+	defer conn.Close()
+	if !send(ctx, links, linkNews{up: true}) {
+		return
+	}
+	err = readStream(ctx, conn, func(ev streamEvent) bool { return send(ctx, links, linkNews{ev: &ev}) })
+	if ctx.Err() == nil {
+		send(ctx, links, linkNews{err: wrap("streaming API", s.host, err)})
+	}
+}
+
+// send hands v over on ch unless ctx ends first; it reports whether it did.
+func send[T any](ctx context.Context, ch chan<- T, v T) bool {
+	select {
+	case ch <- v:
+		return true
+	case <-ctx.Done():
 		return false
 	}
-	for i := range a.RelayURLs {
-		if a.RelayURLs[i] != b.RelayURLs[i] {
-			return false
-		}
-	}
-	return true
 }
