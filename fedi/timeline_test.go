@@ -470,13 +470,16 @@ func TestTimelineSnapshot(t *testing.T) {
 	}
 }
 
-// TestTimelineBusy feeds a busy timeline: ten times as many announcements
-// as it may keep, reblogs, edits and deletions, while confirmations
-// come back; what the timeline keeps stays within its bounds, and the
-// newest streams are the ones listed.
+// TestTimelineBusy feeds a busy timeline: twenty times as many
+// announcements as it may keep, reblogs, edits and deletions, while
+// confirmations come back; what the timeline keeps stays within its bounds,
+// and the newest streams are the ones listed.
 func TestTimelineBusy(t *testing.T) {
-	const posts = 10 * maxTracked
-	tl := newTimeline(timelineConfig{localHost: localHost, localDomain: localHost, recheck: time.Minute})
+	const (
+		bound = 100
+		posts = 20 * bound
+	)
+	tl := newTimeline(timelineConfig{localHost: localHost, localDomain: localHost, recheck: time.Minute, maxTracked: bound})
 	now := t0
 	var (
 		out  []job
@@ -518,11 +521,11 @@ func TestTimelineBusy(t *testing.T) {
 		checkBounds(t, tl)
 		peak = max(peak, len(tl.posts))
 	}
-	if peak != maxTracked {
-		t.Errorf("at most %d posts kept, want the bound, %d", peak, maxTracked)
+	if peak != bound {
+		t.Errorf("at most %d posts kept, want the bound, %d", peak, bound)
 	}
 	list := tl.snapshot().Streams
-	if len(list) == 0 || len(list) > maxTracked {
+	if len(list) == 0 || len(list) > bound {
 		t.Fatalf("%d streams listed", len(list))
 	}
 	if newest := list[0].PostID; newest < fmt.Sprintf("p%05d", posts-20) {
