@@ -92,6 +92,28 @@ type Options struct {
 	OnStatus func(s Status, err error)
 	// Logger receives the player's logs (default slog.Default()).
 	Logger *slog.Logger
+
+	// openSound opens the sound card (default audio.Open); tests replace it.
+	openSound func(onError func(error)) (sound, error)
+}
+
+// sound is an audio output as the player uses it: audio.Output, or a
+// test's stand-in.
+type sound interface {
+	Write(pcm []float32, rate, channels int, ts time.Duration) error
+	Clock(now time.Time) (time.Duration, bool)
+	Underruns() uint64
+	SetVolume(v float64)
+	Close() error
+}
+
+// openSoundCard opens the default sound device.
+func openSoundCard(onError func(error)) (sound, error) {
+	out, err := audio.Open(onError)
+	if err != nil {
+		return nil, err // not a nil *audio.Output in a non-nil interface
+	}
+	return out, nil
 }
 
 // Player plays one broadcast.
@@ -107,15 +129,17 @@ type Player struct {
 	st     stats
 	start  time.Time
 
-	mu      sync.Mutex
-	tracks  []*trackPlayer
-	out     *audio.Output
-	status  Status
-	err     error
-	done    chan struct{}
-	ended   int
-	volume  float64
-	stopped bool
+	mu       sync.Mutex
+	tracks   []*trackPlayer
+	out      sound
+	soundErr error // why the sound card is not used (it failed to open or was lost); not tried again
+	status   Status
+	err      error
+	done     chan struct{}
+	finished bool // finish ran (done is closed at its end)
+	ended    int
+	volume   float64
+	stopped  bool
 }
 
 // Open dials the stream URL (see ParseURL) and starts playing. It returns
@@ -149,6 +173,9 @@ func Start(sess *moq.Session, ns wire.Namespace, opts Options) *Player {
 	}
 	if opts.MaxHeight <= 0 {
 		opts.MaxHeight = 1080
+	}
+	if opts.openSound == nil {
+		opts.openSound = openSoundCard
 	}
 	p := &Player{opts: opts, log: opts.Logger, sess: sess, ns: ns, done: make(chan struct{}), volume: 1, start: time.Now()}
 	if opts.Volume != nil {
@@ -189,7 +216,8 @@ func (p *Player) Stats() Stats {
 	return s
 }
 
-// Done is closed when playback has stopped (ended, failed or closed).
+// Done is closed when playback has stopped (ended, failed or closed), after
+// Options.OnStatus got the final status.
 func (p *Player) Done() <-chan struct{} { return p.done }
 
 // Err reports why playback stopped: nil while playing and after Close, an
@@ -243,33 +271,33 @@ func (p *Player) report(s Status, err error) {
 	}
 }
 
-// finish records the end of playback once.
+// finish records the end of playback once: the error, the final status
+// (Ended or Failed, unless Close stopped it) and then Done, so that a
+// caller woken by Done finds the status reported.
 func (p *Player) finish(err error) {
 	p.mu.Lock()
-	select {
-	case <-p.done:
+	if p.finished {
 		p.mu.Unlock()
 		return
-	default:
 	}
+	p.finished = true
 	stopped := p.stopped
 	p.err = err
-	close(p.done)
 	out := p.out
 	p.out = nil
 	p.mu.Unlock()
 	if out != nil {
 		_ = out.Close()
 	}
-	if stopped {
-		return
+	if !stopped {
+		switch {
+		case errors.Is(err, io.EOF):
+			p.report(Ended, nil)
+		case err != nil:
+			p.report(Failed, err)
+		}
 	}
-	switch {
-	case errors.Is(err, io.EOF):
-		p.report(Ended, nil)
-	case err != nil:
-		p.report(Failed, err)
-	}
+	close(p.done)
 }
 
 // run reads the catalog, starts the tracks, and follows the catalog's
@@ -724,24 +752,23 @@ func (p *Player) trackEnded() {
 	}
 }
 
-// openAudio opens the sound card once, on the first audio frame.
-func (p *Player) openAudio() *audio.Output {
+// openAudio opens the sound card once, on the first audio frame. A card
+// that could not be opened or was lost is not tried again: p.soundErr says
+// so, under p.mu like p.out, and changes with it (Stats.AudioError, under
+// the stats' own lock, only reports it).
+func (p *Player) openAudio() sound {
 	p.mu.Lock()
-	if p.out != nil || p.opts.NoAudio || p.stopped || p.st.s.AudioError != "" {
+	if p.out != nil || p.opts.NoAudio || p.stopped || p.soundErr != nil {
 		out := p.out
 		p.mu.Unlock()
 		return out
 	}
 	p.mu.Unlock()
-	out, err := audio.Open(func(err error) {
-		p.mu.Lock()
-		p.out = nil
-		p.mu.Unlock()
-		p.st.update(func(s *Stats) { s.AudioError = err.Error(); s.Clock = "wall" })
-		p.log.Warn("player: sound device lost; video continues on the wall clock", "err", err)
-		p.report(Playing, err)
-	})
+	out, err := p.opts.openSound(p.soundLost)
 	if err != nil {
+		p.mu.Lock()
+		p.soundErr = err
+		p.mu.Unlock()
 		p.st.update(func(s *Stats) { s.AudioError = err.Error() })
 		p.log.Warn("player: no sound; video runs on the wall clock", "err", err)
 		return nil
@@ -752,8 +779,23 @@ func (p *Player) openAudio() *audio.Output {
 		_ = out.Close()
 		return nil
 	}
+	if p.soundErr != nil {
+		return nil // lost before it was installed: soundLost reported it
+	}
 	out.SetVolume(p.volume)
 	p.out = out
 	p.st.update(func(s *Stats) { s.Clock = "audio" })
 	return out
+}
+
+// soundLost is the sound card's error callback (called from another
+// goroutine): video goes on against the wall clock.
+func (p *Player) soundLost(err error) {
+	p.mu.Lock()
+	p.out = nil
+	p.soundErr = err
+	p.mu.Unlock()
+	p.st.update(func(s *Stats) { s.AudioError = err.Error(); s.Clock = "wall" })
+	p.log.Warn("player: sound device lost; video continues on the wall clock", "err", err)
+	p.report(Playing, err)
 }

@@ -24,6 +24,10 @@ type Stats struct {
 	DecodeErrors int64 `json:"decode_errors"`
 	// Stalls counts times video stopped for want of frames.
 	Stalls int64 `json:"stalls"`
+	// DecodeMS is the time decoding a video frame takes, smoothed over the
+	// last frames (each adds 1/16 of its difference): near the frame
+	// interval the machine cannot keep up, and pictures are dropped late.
+	DecodeMS float64 `json:"decode_ms"`
 	// AudioFrames counts audio frames played.
 	AudioFrames int64 `json:"audio_frames"`
 	// AudioUnderruns counts times the sound card found no audio queued.

@@ -379,7 +379,16 @@ func (t *trackPlayer) checkStall(now, lastShown time.Time) {
 // catch-up and never shown late, so playback resumes at the live frames.
 func (t *trackPlayer) presentVideo(dec decode.VideoDecoder, f jitter.Frame) (bool, error) {
 	p := t.p
+	start := time.Now()
 	frames, err := dec.Decode(f.Payload, f.Timestamp)
+	took := ms(time.Since(start))
+	p.st.update(func(s *Stats) {
+		if s.DecodeMS == 0 {
+			s.DecodeMS = took
+		} else {
+			s.DecodeMS += (took - s.DecodeMS) / 16
+		}
+	})
 	shown := false
 	for _, vf := range frames {
 		if f.CatchUp && t.shownAny {
