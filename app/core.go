@@ -223,6 +223,9 @@ func (c *Core) Close() error {
 		<-c.loopEnd
 	}
 	c.bg.Wait()
+	if cl, ok := c.svc.fedi.(interface{ close() }); ok {
+		cl.close()
+	}
 	return nil
 }
 

@@ -163,8 +163,9 @@ func TestDamagedSettingsGiveDefaultsAndNotice(t *testing.T) {
 
 func TestSignInAndLiveNow(t *testing.T) {
 	fedi := &fakeFedi{streams: []Stream{
-		{ID: "1", Who: "Bob", Title: "Old", State: StreamLive, StartedAt: time.Unix(100, 0), URLs: []string{"moqt://b/1"}},
+		// In display order, as fedi gives them (it sorts: live first, newest first).
 		{ID: "2", Who: "Carol", Title: "New", State: StreamLive, StartedAt: time.Unix(200, 0), URLs: []string{"moqt://c/2"}},
+		{ID: "1", Who: "Bob", Title: "Old", State: StreamLive, StartedAt: time.Unix(100, 0), URLs: []string{"moqt://b/1"}},
 	}}
 	c, w := newTestCore(t, services{relay: &fakeRelay{}, demo: fakeDemo{}, player: &fakePlayer{}, fedi: fedi})
 	w.waitFor(t, "demo listed", func(s State) bool { return len(s.Streams.Items) == 1 })

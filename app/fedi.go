@@ -18,8 +18,9 @@ type fediBackend interface {
 	signIn(ctx context.Context, handle string, paste bool, authURL func(string), codes <-chan string) (Account, error)
 	// signOut revokes and forgets an account.
 	signOut(ctx context.Context, id string) error
-	// follow reports the live streams on an account's home timeline, now and
-	// whenever they change, until ctx ends.
+	// follow reports the live streams on an account's home timeline, in
+	// display order (live first, newest first), now and whenever they
+	// change, until ctx ends.
 	follow(ctx context.Context, id string, update func([]Stream, error))
 	// announce posts that the user went live and returns the post's URL and
 	// a function that edits it to say the stream ended.
@@ -273,22 +274,14 @@ func (c *Core) stopFedi() {
 	}
 }
 
-// mergeStreams rebuilds Live now: live streams first, newest first, then the
+// mergeStreams rebuilds Live now: the Fediverse streams in the order the
+// backend gives them (fedi sorts them: live first, newest first), then the
 // demo broadcast.
 func (c *Core) mergeStreams() {
 	var items []Stream
 	if c.fedi != nil {
 		items = append(items, c.fedi.streams...)
 	}
-	slices.SortStableFunc(items, func(a, b Stream) int {
-		if (a.State == StreamLive) != (b.State == StreamLive) {
-			if a.State == StreamLive {
-				return -1
-			}
-			return 1
-		}
-		return b.StartedAt.Compare(a.StartedAt)
-	})
 	if c.demoRun != nil && c.demoRun.h != nil {
 		items = append(items, c.demoRun.stream)
 	}

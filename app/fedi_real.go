@@ -23,15 +23,19 @@ type fediReal struct {
 	mu       sync.Mutex
 	openURL  func(string)
 	sessions map[string]*fedi.Session // by account, for their home relay grants
+	live     *liveness                // liveness checks' MoQ sessions, one per relay
 }
 
+// close ends the liveness checks' sessions (Core.Close).
+func (f *fediReal) close() { f.live.Close() }
+
 func newFediReal(dir string, allowLoopbackHTTP bool, roots *x509.CertPool, log *slog.Logger) (*fediReal, error) {
-	f := &fediReal{}
+	f := &fediReal{live: moqLiveness(roots, allowLoopbackHTTP, log)}
 	c, err := fedi.New(fedi.Config{
 		Dir:               dir,
 		AllowLoopbackHTTP: allowLoopbackHTTP,
 		RootCAs:           roots,
-		Liveness:          moqLiveness(roots, allowLoopbackHTTP, log),
+		Liveness:          f.live,
 		Logger:            log,
 		Website:           "https://github.com/tributary-live/tributary",
 		OpenURL: func(u string) error {
