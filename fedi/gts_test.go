@@ -135,10 +135,11 @@ log-client-ip: false
 	}
 	s.exited = make(chan struct{})
 	go func() { _ = s.cmd.Wait(); close(s.exited) }()
-	// Poll the readiness endpoint: at most 120 tries over 60 s.
+	// Poll the readiness endpoint: at most 240 tries over 120 s (a busy CI
+	// machine has been seen to need more than 60).
 	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(60 * time.Second)
-	for i := 0; i < 120 && time.Now().Before(deadline); i++ {
+	deadline := time.Now().Add(120 * time.Second)
+	for i := 0; i < 240 && time.Now().Before(deadline); i++ {
 		select {
 		case <-s.exited:
 			return nil, fmt.Errorf("gotosocial exited during start-up; log: %s", s.tail())
@@ -158,7 +159,7 @@ log-client-ip: false
 		}
 	}
 	s.stop()
-	return nil, fmt.Errorf("gotosocial not ready within 60 s; log: %s", s.tail())
+	return nil, fmt.Errorf("gotosocial not ready within 120 s; log: %s", s.tail())
 }
 
 func (s *gtsServer) admin(args ...string) error {

@@ -96,8 +96,8 @@ func startGTS(t *testing.T) *gtsServer {
 				return s
 			}
 		}
-		if i == 120 {
-			t.Fatal("GoToSocial not ready within 60 s")
+		if i == 240 {
+			t.Fatal("GoToSocial not ready within 120 s")
 		}
 		time.Sleep(500 * time.Millisecond) // polling readiness
 	}
