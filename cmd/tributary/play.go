@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tributary-live/tributary/moq"
+	"github.com/tributary-live/tributary/moq/wire"
 	"github.com/tributary-live/tributary/player"
 	"github.com/tributary-live/tributary/player/decode"
 	"github.com/tributary-live/tributary/player/dump"
@@ -38,6 +40,7 @@ func playMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.Int64Var(&r.frames, "frames", 0, "stop after this many video frames (0: until the broadcast ends)")
 	dumpDir := fs.String("dump", "", "write presented frames as PNG and audio as WAV into this directory")
 	timeout := fs.Duration("timeout", 0, "stop after this long (0: no limit)")
+	fs.DurationVar(&r.wait, "wait", 15*time.Second, "wait this long for a broadcast that is not live yet (0: fail at once)")
 	verbose := fs.Bool("v", false, "log to stderr")
 	var auth authFlags
 	auth.register(fs)
@@ -83,6 +86,8 @@ type playRun struct {
 	log            *slog.Logger
 	stdout, stderr io.Writer
 
+	wait time.Duration // how long a broadcast that does not exist yet is waited for
+
 	shown  atomic.Int64
 	enough chan struct{} // closed at the frames'th picture
 }
@@ -105,30 +110,32 @@ func (r *playRun) play(ctx context.Context, url string, opts player.Options) int
 			}
 		}
 	}
-	p, err := player.Open(ctx, url, opts)
-	if err != nil {
-		return failure(r.stderr, "play", 1, err)
-	}
 	enc := json.NewEncoder(r.stdout)
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
+	// A broadcast that is not on the relay yet (its publisher is still
+	// connecting) is waited for, up to --wait, as a viewer would expect.
+	deadline := time.Now().Add(r.wait)
+	var p *player.Player
 	code := 0
-loop:
-	for {
+	for attempt := 0; ; attempt++ {
+		var err error
+		if p, err = player.Open(ctx, url, opts); err != nil {
+			return failure(r.stderr, "play", 1, err)
+		}
+		var retry bool
+		code, retry = r.follow(ctx, p, enc, time.Now().Before(deadline))
+		if !retry {
+			break
+		}
+		_ = p.Close()
+		if attempt == 0 {
+			fmt.Fprintf(r.stderr, "tributary play: the broadcast is not live yet; waiting up to %s\n", r.wait)
+		}
+		t := time.NewTimer(500 * time.Millisecond)
 		select {
-		case <-tick.C:
-			if r.stats {
-				_ = enc.Encode(p.Stats())
-			}
-		case <-r.enough:
-			break loop
-		case <-p.Done():
-			if err := p.Err(); err != nil && !errors.Is(err, io.EOF) {
-				code = failure(r.stderr, "play", 1, err)
-			}
-			break loop
 		case <-ctx.Done():
-			break loop
+			t.Stop()
+			return failure(r.stderr, "play", 1, fmt.Errorf("the broadcast did not start: %w", ctx.Err()))
+		case <-t.C:
 		}
 	}
 	final := p.Stats()
@@ -145,6 +152,41 @@ loop:
 		code = failure(r.stderr, "play", 1, errors.New("nothing was played"))
 	}
 	return code
+}
+
+// follow plays p until it ends, enough frames were shown or ctx ends, and
+// returns the exit code so far; retry is true when the broadcast does not
+// exist (yet) and mayRetry allows trying again.
+func (r *playRun) follow(ctx context.Context, p *player.Player, enc *json.Encoder, mayRetry bool) (code int, retry bool) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			if r.stats {
+				_ = enc.Encode(p.Stats())
+			}
+		case <-r.enough:
+			return 0, false
+		case <-p.Done():
+			err := p.Err()
+			if mayRetry && r.shown.Load() == 0 && notLiveYet(err) {
+				return 0, true
+			}
+			if err != nil && !errors.Is(err, io.EOF) {
+				return failure(r.stderr, "play", 1, err), false
+			}
+			return 0, false
+		case <-ctx.Done():
+			return 0, false
+		}
+	}
+}
+
+// notLiveYet reports whether err says the relay has no such broadcast.
+func notLiveYet(err error) bool {
+	var re *moq.RequestError
+	return errors.As(err, &re) && re.Code == wire.RequestDoesNotExist
 }
 
 // picture counts a presented picture, dumps it, and says when there were enough.
