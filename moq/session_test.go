@@ -61,6 +61,12 @@ func newTestEnv(t *testing.T, cfg *Config) *testEnv {
 // newTestEnvQUIC is newTestEnv with the server's QUIC configuration.
 func newTestEnvQUIC(t *testing.T, cfg *Config, qconf *quic.Config) *testEnv {
 	t.Helper()
+	return newTestEnvAt(t, cfg, qconf, "127.0.0.1:0")
+}
+
+// newTestEnvAt is newTestEnvQUIC listening on addr.
+func newTestEnvAt(t *testing.T, cfg *Config, qconf *quic.Config, addr string) *testEnv {
+	t.Helper()
 	cert, hash, err := DevCert("127.0.0.1", "localhost")
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +87,7 @@ func newTestEnvQUIC(t *testing.T, cfg *Config, qconf *quic.Config) *testEnv {
 			}
 			<-s.Context().Done()
 		}}
-	env.addr, err = env.srv.Listen("127.0.0.1:0")
+	env.addr, err = env.srv.Listen(addr)
 	if err != nil {
 		t.Fatal(err)
 	}

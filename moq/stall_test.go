@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -346,12 +347,14 @@ func TestAuthorities(t *testing.T) {
 	} {
 		for _, transport := range []string{"quic", "webtransport"} {
 			t.Run(tc.name+"/"+transport, func(t *testing.T) {
+				// The configuration is complete before the server starts
+				// (it reads it as sessions arrive): the port is picked first.
+				port := freeUDPPort(t)
 				cfg := &Config{}
-				env := newTestEnv(t, cfg)
-				_, port, _ := strings.Cut(env.addr.String(), ":")
 				for _, a := range tc.authorities {
 					cfg.Authorities = append(cfg.Authorities, strings.ReplaceAll(a, "{port}", port))
 				}
+				env := newTestEnvAt(t, cfg, nil, "127.0.0.1:"+port)
 				c, err := Dial(env.ctx, env.url(transport), &Config{Versions: []wire.Version{v}}, &DialOptions{CertHashes: [][]byte{env.hash}})
 				if err == nil {
 					t.Cleanup(func() { c.Close() })
@@ -436,4 +439,16 @@ func TestServerSendingAuthority(t *testing.T) {
 	if err := <-closed; !errors.As(err, &ae) || wire.ErrorCode(ae.ErrorCode) != wire.ErrInvalidAuthority {
 		t.Fatalf("server saw %v, want INVALID_AUTHORITY", err)
 	}
+}
+
+// freeUDPPort returns a UDP port free on 127.0.0.1 when asked.
+func freeUDPPort(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, port, _ := net.SplitHostPort(c.LocalAddr().String())
+	return port
 }
