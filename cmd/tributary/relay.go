@@ -41,11 +41,11 @@ func relayMain(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var (
 		configPath, listen, public, name, certFile, keyFile, secretFile, watch, logLevel string
-		instance, instanceDomain, relayKeyFile, hashFile                                 string
+		instance, instanceDomain, relayKeyFile, hashFile, adminTokenFile                 string
 		grace, drain                                                                     time.Duration
 		devCert, openPublish, logJSON                                                    bool
 		upstreams, hashes, deny, denyOrigins, allow                                      listFlag
-		maxConns, maxSubs                                                                int
+		maxConns, maxConnsPerIP, maxSubs                                                 int
 		maxViewerKbps, maxTotalKbps                                                      int64
 	)
 	fs.StringVar(&configPath, "config", "", "JSON configuration file (docs/RELAY.md); flags override it")
@@ -69,7 +69,9 @@ func relayMain(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&denyOrigins, "deny-origin", "never carry broadcasts of this origin host; repeatable")
 	fs.DurationVar(&grace, "grace", 0, "keep an upstream subscription this long after its last viewer (default 30s)")
 	fs.DurationVar(&drain, "drain", 0, "on SIGINT/SIGTERM, wait this long for sessions after GOAWAY (default 10s)")
-	fs.IntVar(&maxConns, "max-connections", 0, "most concurrent sessions (0: no limit)")
+	fs.IntVar(&maxConns, "max-connections", 0, "most concurrent sessions (0: the default, 10000; -1: no limit)")
+	fs.IntVar(&maxConnsPerIP, "max-connections-per-ip", 0, "most concurrent sessions from one IPv4 address or IPv6 /64 (0: the default, 64; -1: no limit)")
+	fs.StringVar(&adminTokenFile, "admin-token-file", "", "file holding the admin token: /status.json and /metrics show per-viewer and per-peer figures to requests sending it as Authorization: Bearer (and to loopback)")
 	fs.IntVar(&maxSubs, "max-subscriptions", 0, "most concurrent subscriptions (0: no limit)")
 	fs.Int64Var(&maxViewerKbps, "max-viewer-kbps", 0, "most egress per session in kbit/s (0: no limit)")
 	fs.Int64Var(&maxTotalKbps, "max-total-kbps", 0, "most total egress in kbit/s (0: no limit)")
@@ -125,6 +127,7 @@ func relayMain(args []string, stdout, stderr io.Writer) int {
 	str("instance", instance, &fc.Instance)
 	str("instance-domain", instanceDomain, &fc.InstanceDomain)
 	str("relay-key-file", relayKeyFile, &fc.RelayKeyFile)
+	str("admin-token-file", adminTokenFile, &fc.AdminTokenFile)
 	if set["dev-cert"] {
 		fc.DevCert = devCert
 	}
@@ -166,6 +169,9 @@ func relayMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if set["max-connections"] {
 		cfg.MaxConnections = maxConns
+	}
+	if set["max-connections-per-ip"] {
+		cfg.MaxConnectionsPerIP = maxConnsPerIP
 	}
 	if set["max-subscriptions"] {
 		cfg.MaxSubscriptions = maxSubs

@@ -294,7 +294,15 @@ func (r *Relay) feed(e *entry) {
 	ctx, cancel := context.WithCancel(r.ctx)
 	defer cancel()
 	origin := string(e.name.Namespace[0])
+	if err := r.dialFailed(origin); err != nil {
+		r.fail(e, err) // no upstream of it answered a moment ago
+		return
+	}
 	cands, err := r.candidates(ctx, origin)
+	if errors.Is(err, errBusy) {
+		r.fail(e, r.refuse(wire.RequestExcessiveLoad, "relay busy reaching other origins: try again later"))
+		return
+	}
 	if err != nil {
 		r.fail(e, &moq.RequestError{Code: wire.RequestDoesNotExist, Reason: err.Error()})
 		return
@@ -302,7 +310,20 @@ func (r *Relay) feed(e *entry) {
 	sub, up, idx, err := r.subscribeUpstream(ctx, e, cands, 0)
 	if err != nil {
 		var re *moq.RequestError
-		if !errors.As(err, &re) {
+		switch {
+		case errors.Is(err, errBusy):
+			err = r.refuse(wire.RequestExcessiveLoad, "relay busy reaching other origins: try again later")
+		case errors.Is(err, errUnreachable):
+			// For an origin found through its well-known document this is
+			// cached, like a failed fetch: requests for made-up or dead
+			// origins cannot make the relay dial on every request.
+			// Configured upstreams are the administrator's: the next
+			// request tries them again (still one dial at a time).
+			err = unreachable(origin)
+			if _, configured := r.upstreamList(origin); !configured && ctx.Err() == nil {
+				r.noteDialFailure(origin, err)
+			}
+		case !errors.As(err, &re):
 			err = &moq.RequestError{Code: wire.RequestDoesNotExist, Reason: fmt.Sprintf("no upstream for %s: %v", origin, err)}
 		}
 		r.fail(e, err)

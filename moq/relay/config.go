@@ -124,8 +124,22 @@ type Config struct {
 	// the one in use died before it ends the local track (default 10 s).
 	FailoverGiveUp time.Duration
 
-	// MaxConnections bounds concurrent sessions (0: unlimited).
+	// MaxConnections bounds concurrent sessions (default
+	// DefaultMaxConnections; negative: unlimited). A session over it, or
+	// over MaxConnectionsPerIP, gets EXCESSIVE_LOAD on every request and is
+	// closed after a few seconds; it takes no place.
 	MaxConnections int
+	// MaxConnectionsPerIP bounds concurrent sessions from one IPv4 address
+	// or IPv6 /64 (default DefaultMaxConnectionsPerIP; negative: unlimited).
+	MaxConnectionsPerIP int
+	// MaxOutgoing bounds the relay's outgoing work at once: fetches of
+	// /.well-known/moq (origins' and relay proofs') and upstream dials
+	// (default DefaultMaxOutgoing; negative: unlimited). A request that
+	// needs more is refused at once with EXCESSIVE_LOAD.
+	MaxOutgoing int
+	// MaxOutgoingPerOrigin bounds that work for one origin host (default
+	// DefaultMaxOutgoingPerOrigin; negative: unlimited).
+	MaxOutgoingPerOrigin int
 	// MaxSubscriptions bounds concurrent downstream subscriptions in total
 	// (0: unlimited).
 	MaxSubscriptions int
@@ -145,9 +159,23 @@ type Config struct {
 	// (default 10 s).
 	DrainPeriod time.Duration
 
+	// AdminToken, if set, lets a request to /status.json or /metrics that
+	// sends it as "Authorization: Bearer <token>" see the figures of each
+	// viewer, downstream relay and upstream; others see aggregates only
+	// (requests from loopback see everything).
+	AdminToken string
+
 	// Logger receives structured logs; nil uses slog.Default.
 	Logger *slog.Logger
 }
+
+// Defaults of the connection and outgoing-work limits (Config).
+const (
+	DefaultMaxConnections       = 10000
+	DefaultMaxConnectionsPerIP  = 64
+	DefaultMaxOutgoing          = 64
+	DefaultMaxOutgoingPerOrigin = 4
+)
 
 func (c *Config) withDefaults() (Config, error) {
 	out := *c
@@ -171,6 +199,17 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if out.FailoverGiveUp <= 0 {
 		out.FailoverGiveUp = 10 * time.Second
+	}
+	for _, d := range []struct {
+		v   *int
+		def int
+	}{
+		{&out.MaxConnections, DefaultMaxConnections}, {&out.MaxConnectionsPerIP, DefaultMaxConnectionsPerIP},
+		{&out.MaxOutgoing, DefaultMaxOutgoing}, {&out.MaxOutgoingPerOrigin, DefaultMaxOutgoingPerOrigin},
+	} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
 	}
 	if out.MaxSubscriptionsPerSession <= 0 {
 		out.MaxSubscriptionsPerSession = 128

@@ -42,18 +42,26 @@ type FileConfig struct {
 	GracePeriod        string              `json:"grace_period"`
 	FailoverGiveUp     string              `json:"failover_give_up"`
 	DrainPeriod        string              `json:"drain_period"`
-	MaxConnections     int                 `json:"max_connections"`
-	MaxSubscriptions   int                 `json:"max_subscriptions"`
-	MaxSubsPerSession  int                 `json:"max_subscriptions_per_session"`
-	MaxViewerKbps      int64               `json:"max_viewer_kbps"`
-	MaxTotalKbps       int64               `json:"max_total_kbps"`
-	CacheGroups        int                 `json:"cache_groups"`
+	// MaxConnections, MaxConnsPerIP, MaxOutgoing and MaxOutgoingPerOrigin:
+	// 0 (or absent) is the default, a negative value means no limit.
+	MaxConnections       int   `json:"max_connections"`
+	MaxConnsPerIP        int   `json:"max_connections_per_ip"`
+	MaxOutgoing          int   `json:"max_outgoing"`
+	MaxOutgoingPerOrigin int   `json:"max_outgoing_per_origin"`
+	MaxSubscriptions     int   `json:"max_subscriptions"`
+	MaxSubsPerSession    int   `json:"max_subscriptions_per_session"`
+	MaxViewerKbps        int64 `json:"max_viewer_kbps"`
+	MaxTotalKbps         int64 `json:"max_total_kbps"`
+	CacheGroups          int   `json:"cache_groups"`
 	// Instance ties the relay to a Mastodon-API server (its base URL);
 	// InstanceDomain overrides the domain its members publish under.
 	Instance       string `json:"instance"`
 	InstanceDomain string `json:"instance_domain"`
 	// RelayKeyFile holds the relay's Ed25519 key (created if missing).
 	RelayKeyFile string `json:"relay_key_file"`
+	// AdminTokenFile holds the admin token (Config.AdminToken; at least 16
+	// bytes, surrounding whitespace trimmed).
+	AdminTokenFile string `json:"admin_token_file"`
 }
 
 // maxConfigFile bounds a configuration file.
@@ -91,7 +99,8 @@ func (f *FileConfig) Config() (Config, error) {
 		AllowRelays: f.AllowRelays, DenyRelays: f.DenyRelays, AllowOrigins: f.AllowOrigins, DenyOrigins: f.DenyOrigins,
 		LocalOrigins: f.LocalOrigins, Upstreams: f.Upstreams, UpstreamCertHashes: f.UpstreamCertHashes,
 		UpstreamToken: f.UpstreamToken, DisableWellKnown: f.DisableWellKnown, AllowPrivateUpstreams: f.AllowPrivate,
-		AdvertiseRelays: f.AdvertiseRelays, MaxConnections: f.MaxConnections, MaxSubscriptions: f.MaxSubscriptions,
+		AdvertiseRelays: f.AdvertiseRelays, MaxConnections: f.MaxConnections, MaxConnectionsPerIP: f.MaxConnsPerIP,
+		MaxOutgoing: f.MaxOutgoing, MaxOutgoingPerOrigin: f.MaxOutgoingPerOrigin, MaxSubscriptions: f.MaxSubscriptions,
 		MaxSubscriptionsPerSession: f.MaxSubsPerSession, MaxViewerBitrate: f.MaxViewerKbps * 1000,
 		MaxTotalBitrate: f.MaxTotalKbps * 1000, CacheGroups: f.CacheGroups,
 		Instance: f.Instance, InstanceDomain: f.InstanceDomain,
@@ -130,6 +139,13 @@ func (f *FileConfig) Config() (Config, error) {
 			return c, err
 		}
 		c.Secret = s
+	}
+	if f.AdminTokenFile != "" {
+		s, err := ReadSecret(f.AdminTokenFile)
+		if err != nil {
+			return c, fmt.Errorf("relay: admin token: %w", err)
+		}
+		c.AdminToken = string(s)
 	}
 	return c, nil
 }

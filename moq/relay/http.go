@@ -2,9 +2,12 @@ package relay
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"html/template"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -19,22 +22,55 @@ func (r *Relay) httpHandler() http.Handler {
 	mux.HandleFunc("GET /.well-known/moq", r.serveWellKnown)
 	mux.HandleFunc("GET /watch/{path...}", r.serveWatch)
 	mux.HandleFunc("POST "+GrantPath, r.serveGrant)
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
-		st := r.Stats()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, req *http.Request) {
+		st := r.statsFor(req)
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
 		st.WriteMetrics(w)
 	})
-	mux.HandleFunc("GET /status.json", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /status.json", func(w http.ResponseWriter, req *http.Request) {
+		st := r.statsFor(req)
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		enc.Encode(r.Stats())
+		enc.Encode(st)
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("Tributary MoQ relay " + r.name + "\nMoQ: " + r.URL() + "\nSee /.well-known/moq, /watch/<broadcast>, /status.json, /metrics.\n"))
 	})
 	return mux
+}
+
+// statsFor returns the figures req may see: all of them for an admin,
+// aggregates for anyone else (Stats.Aggregate).
+func (r *Relay) statsFor(req *http.Request) Stats {
+	st := r.Stats()
+	if r.isAdmin(req) {
+		return st
+	}
+	return st.Aggregate()
+}
+
+// isAdmin reports whether req comes from loopback or carries the admin
+// token (Config.AdminToken) as "Authorization: Bearer <token>". The token
+// is compared in constant time (as SHA-256 hashes, so its length does not
+// show either) and never logged.
+func (r *Relay) isAdmin(req *http.Request) bool {
+	if ap, err := netip.ParseAddrPort(req.RemoteAddr); err == nil && ap.Addr().Unmap().IsLoopback() {
+		return true
+	}
+	if r.cfg.AdminToken == "" {
+		return false
+	}
+	scheme, tok, ok := strings.Cut(req.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	want := sha256.Sum256([]byte(r.cfg.AdminToken))
+	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
 // WellKnownDoc returns the relay's /.well-known/moq document.

@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,13 +74,17 @@ type Relay struct {
 	nsWatchers []*nsWatcher
 	totals     totals
 	refused    map[string]uint64
+	admitted   int            // sessions within the connection limits
+	perIP      map[string]int // admitted sessions by remote address (ipKey)
 	lastSample time.Time
 	egressBps  float64
 
 	upMu      sync.Mutex
 	upstreams map[string]*upstream
-	dialing   map[string]chan struct{}
+	dialing   map[string]*call // dials under way, by endpoint
+	fetching  map[string]*call // well-known fetches under way, by origin
 	wkCache   map[string]wkEntry
+	out       outgoing // bounds dials and fetches (Config.MaxOutgoing)
 
 	closeOnce sync.Once
 	draining  atomic.Bool
@@ -102,8 +107,10 @@ func New(cfg Config) (*Relay, error) {
 		cfg: c, log: c.Logger,
 		tracks: make(map[string]*entry), peers: make(map[*moq.Session]*peer),
 		broadcasts: make(map[string]*broadcast), info: make(map[string]BroadcastInfo), localNS: make(map[string]*localNS),
-		refused: make(map[string]uint64), totals: totals{perUpstream: make(map[string]uint64), perRelay: make(map[string]uint64)},
-		upstreams: make(map[string]*upstream), dialing: make(map[string]chan struct{}), wkCache: make(map[string]wkEntry),
+		refused: make(map[string]uint64), totals: totals{perUpstream: newLabelTotals(), perRelay: newLabelTotals()},
+		perIP:     make(map[string]int),
+		upstreams: make(map[string]*upstream), dialing: make(map[string]*call), fetching: make(map[string]*call), wkCache: make(map[string]wkEntry),
+		out: outgoing{max: c.MaxOutgoing, perOrigin: c.MaxOutgoingPerOrigin, byOrigin: make(map[string]int)},
 	}
 	r.secret = c.Secret
 	if len(r.secret) == 0 {
@@ -283,6 +290,7 @@ func (r *Relay) SetUpstreams(upstreams map[string][]string, certHashes []string)
 		}
 	}
 	r.ups.Store(newUpstreamSet(upstreams, certHashes))
+	r.forgetDialFailures()
 	if r.cfg.HTTPClient == nil {
 		r.client.Store(r.defaultHTTPClient()) // it pins the new hashes
 	}
@@ -368,8 +376,11 @@ type peer struct {
 	name      string // declared relay name (never trusted for policy)
 	instance  string // instance domain proved by a relay proof
 	grants    []*Claims
-	overLimit bool
-	err       error // why its SETUP was refused
+	overLimit string // why its requests get EXCESSIVE_LOAD ("": they do not)
+	ipKey     string // its remote address, as connection limits count it
+	counted   bool   // counted in Relay.admitted and Relay.perIP
+	label     string // accounting label of a relay (accountName, bounded)
+	err       error  // why its SETUP was refused
 	started   time.Time
 	lastOut   uint64
 	outBps    float64
@@ -432,12 +443,19 @@ func (r *Relay) peerFor(s *moq.Session) (*peer, error) {
 	if p != nil {
 		return p, p.err
 	}
-	p = &peer{sess: s, role: "viewer", started: time.Now()}
+	p = &peer{sess: s, role: "viewer", started: time.Now(), ipKey: ipKey(s.RemoteAddr())}
 	for _, tok := range s.PeerAuthTokens() {
 		if isProof(tok) {
 			ctx, cancel := context.WithTimeout(s.Context(), 5*time.Second)
 			dom, err := r.verifyProof(ctx, tok)
 			cancel()
+			if errors.Is(err, errBusy) {
+				// Too many fetches under way to check the proof now: the
+				// session is refused as an over-limit one, not as a forger.
+				p.overLimit = "relay busy: cannot check the relay proof now; try again later"
+				p.role = "relay"
+				continue
+			}
 			if err != nil {
 				code := wire.ErrMalformedAuthToken
 				if errors.Is(err, ErrExpiredToken) {
@@ -470,22 +488,65 @@ func (r *Relay) peerFor(s *moq.Session) (*peer, error) {
 			p.name = p.name[:maxNameBytes]
 		}
 	}
+	if p.role == "relay" {
+		p.label = r.totals.perRelay.assign(p.accountName(), time.Now())
+	}
 	r.mu.Lock()
 	if q := r.peers[s]; q != nil {
 		r.mu.Unlock()
 		return q, q.err
 	}
-	if r.cfg.MaxConnections > 0 && len(r.peers) >= r.cfg.MaxConnections {
-		p.overLimit = true
+	switch {
+	case p.overLimit != "":
+	case r.cfg.MaxConnections > 0 && r.admitted >= r.cfg.MaxConnections:
+		p.overLimit = fmt.Sprintf("this relay serves its maximum of %d connections", r.cfg.MaxConnections)
+	case r.cfg.MaxConnectionsPerIP > 0 && r.perIP[p.ipKey] >= r.cfg.MaxConnectionsPerIP:
+		p.overLimit = fmt.Sprintf("this relay serves at most %d connections from one address", r.cfg.MaxConnectionsPerIP)
+	default:
+		// Sessions over a limit are not counted: they hold no place, and
+		// are closed after overLimitLinger.
+		p.counted = true
+		r.admitted++
+		r.perIP[p.ipKey]++
 	}
 	r.peers[s] = p
 	r.mu.Unlock()
 	if se, ok := p.err.(*moq.SessionError); ok {
 		r.countRefused("session:" + se.Code.String())
 	}
+	if p.overLimit != "" && p.err == nil {
+		// Its requests are refused with EXCESSIVE_LOAD and the reason;
+		// the session itself goes after a moment, so that sessions over a
+		// limit cannot pile up.
+		reason := p.overLimit
+		t := time.AfterFunc(overLimitLinger, func() { s.CloseWithError(wire.ErrNoError, reason) })
+		context.AfterFunc(s.Context(), func() { t.Stop() })
+	}
 	r.log.Debug("relay: session", "peer", s.RemoteAddr().String(), "role", p.role, "name", p.name, "user", p.user(), "transport", s.Transport(), "err", p.err)
 	context.AfterFunc(s.Context(), func() { r.sessionEnded(s) })
 	return p, p.err
+}
+
+// overLimitLinger is how long a session over a connection limit stays open
+// (its requests refused with EXCESSIVE_LOAD) before the relay closes it.
+const overLimitLinger = 5 * time.Second
+
+// ipKey is what the per-address connection limit counts: the IPv4
+// address, or the /64 of an IPv6 address (one subscriber's usual share).
+func ipKey(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	ip := ap.Addr().Unmap().WithZone("")
+	if ip.Is6() {
+		pfx, _ := ip.Prefix(64)
+		return pfx.String()
+	}
+	return ip.String()
 }
 
 // refuse builds a REQUEST_ERROR and counts it.
@@ -563,15 +624,26 @@ func (r *Relay) mayWatch(p *peer, grants []*Claims) error {
 	return r.refuse(wire.RequestUnauthorized, "this relay serves its community only: a token of %s is needed", r.name)
 }
 
-func (r *Relay) mayPublish(s *moq.Session, ns wire.Namespace) error {
-	if r.cfg.OpenPublish {
-		return nil
-	}
+// mayPublish applies the publish policy to a PUBLISH_NAMESPACE or PUBLISH
+// whose callback got ctx: the session's grants and the request's own
+// AUTHORIZATION TOKENs (a forged or expired one is refused with
+// MALFORMED_AUTH_TOKEN or EXPIRED_AUTH_TOKEN, as in a SUBSCRIBE).
+func (r *Relay) mayPublish(ctx context.Context, s *moq.Session, ns wire.Namespace) error {
 	p, err := r.peerFor(s)
 	if err != nil {
 		return r.refuse(wire.RequestUnauthorized, "session refused: %v", err)
 	}
-	for _, g := range p.grants {
+	if p.overLimit != "" {
+		return r.refuse(wire.RequestExcessiveLoad, "%s", p.overLimit)
+	}
+	grants, _, err := r.requestGrants(p, moq.RequestAuthTokens(ctx))
+	if err != nil {
+		return err
+	}
+	if r.cfg.OpenPublish {
+		return nil
+	}
+	for _, g := range grants {
 		if g.MayPublish(ns) {
 			return nil
 		}
@@ -581,7 +653,7 @@ func (r *Relay) mayPublish(s *moq.Session, ns wire.Namespace) error {
 
 // onPublishNamespace records a local publisher (Config.OnPublishNamespace).
 func (r *Relay) onPublishNamespace(ctx context.Context, s *moq.Session, ns wire.Namespace) error {
-	if err := r.mayPublish(s, ns); err != nil {
+	if err := r.mayPublish(ctx, s, ns); err != nil {
 		return err
 	}
 	a := &announce{ns: ns, sess: s, ctx: ctx}
@@ -611,7 +683,7 @@ func (r *Relay) onPublishNamespace(ctx context.Context, s *moq.Session, ns wire.
 
 // onPublish takes a pushed track (Config.OnPublish).
 func (r *Relay) onPublish(ctx context.Context, s *moq.Session, t *moq.Track) error {
-	if err := r.mayPublish(s, t.Name().Namespace); err != nil {
+	if err := r.mayPublish(ctx, s, t.Name().Namespace); err != nil {
 		return err
 	}
 	if p, _ := r.peerFor(s); p != nil {
@@ -645,8 +717,8 @@ func (r *Relay) resolve(ctx context.Context, s *moq.Session, req *moq.TrackReque
 	if err != nil {
 		return nil, r.refuse(wire.RequestUnauthorized, "session refused: %v", err)
 	}
-	if p.overLimit {
-		return nil, r.refuse(wire.RequestExcessiveLoad, "too many connections to this relay")
+	if p.overLimit != "" {
+		return nil, r.refuse(wire.RequestExcessiveLoad, "%s", p.overLimit)
 	}
 	grants, path, err := r.requestGrants(p, req.AuthTokens)
 	if err != nil {

@@ -94,11 +94,20 @@ func TestChainOfThreeRelays(t *testing.T) {
 				t.Fatal(err)
 			}
 		case <-readCtx.Done():
+			// Viewers that failed to dial or subscribe send nothing on
+			// read: wait for every viewer to return, then say why.
 			cancel()
-			for j := i; j < viewers; j++ {
-				if err := <-read; err != nil {
+			for j := 0; j < viewers; j++ {
+				<-done
+			}
+			close(read)
+			for err := range read {
+				if err != nil {
 					t.Log(err)
 				}
+			}
+			for _, err := range errs.errs {
+				t.Log(err)
 			}
 			t.Fatalf("only %d of %d viewers read their objects", i, viewers)
 		}

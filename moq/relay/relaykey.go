@@ -125,6 +125,9 @@ func (r *Relay) verifyProof(ctx context.Context, tok []byte) (string, error) {
 		return "", fmt.Errorf("%w: meant for %q, not this relay", errBadProof, c.Audience)
 	}
 	pub, err := r.relayKeyOf(ctx, c.Issuer)
+	if errors.Is(err, errBusy) {
+		return "", err
+	}
 	if err != nil {
 		return "", fmt.Errorf("%w: key of %s: %v", errBadProof, c.Issuer, err)
 	}
@@ -143,33 +146,17 @@ func (r *Relay) isAudience(aud string) bool {
 }
 
 // relayKeyOf returns the relay_key of https://<domain>/.well-known/moq,
-// through the well-known cache (failures are cached too).
+// through the well-known cache (failures are cached too) and within the
+// outgoing bounds (errBusy).
 func (r *Relay) relayKeyOf(ctx context.Context, domain string) (ed25519.PublicKey, error) {
-	key := "key:" + domain
-	r.upMu.Lock()
-	c, ok := r.wkCache[key]
-	r.upMu.Unlock()
-	if ok && time.Now().Before(c.expires) {
-		return c.key, c.err
-	}
-	wk, err := r.fetchWellKnown(ctx, domain)
-	var pub ed25519.PublicKey
-	if err == nil {
-		if wk.RelayKey == "" {
-			err = errors.New("its /.well-known/moq publishes no relay_key")
-		} else {
-			pub, err = parsePublicKey(wk.RelayKey)
-		}
-	}
-	ttl := wellKnownTTL
+	wk, err := r.wellKnownOf(ctx, domain)
 	if err != nil {
-		ttl = wellKnownFailTTL
+		return nil, err
 	}
-	r.upMu.Lock()
-	r.pruneWellKnownLocked()
-	r.wkCache[key] = wkEntry{key: pub, err: err, expires: time.Now().Add(ttl)}
-	r.upMu.Unlock()
-	return pub, err
+	if wk.RelayKey == "" {
+		return nil, errors.New("its /.well-known/moq publishes no relay_key")
+	}
+	return parsePublicKey(wk.RelayKey)
 }
 
 // LoadOrCreateKey reads an Ed25519 relay key from path (PKCS#8-free: the

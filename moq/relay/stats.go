@@ -5,6 +5,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tributary-live/tributary/moq"
@@ -22,13 +23,110 @@ const sampleInterval = time.Second
 
 // totals are the figures of sessions that ended.
 type totals struct {
-	upstreamBytes  uint64 // payload received from upstream relays
-	localBytes     uint64 // payload sent to local viewers
-	relayBytes     uint64 // payload sent to downstream relays
-	publisherBytes uint64 // payload received from local publishers
-	perUpstream    map[string]uint64
-	perRelay       map[string]uint64
+	upstreamBytes  uint64       // payload received from upstream relays
+	localBytes     uint64       // payload sent to local viewers
+	relayBytes     uint64       // payload sent to downstream relays
+	publisherBytes uint64       // payload received from local publishers
+	perUpstream    *labelTotals // by upstream URL (bounded)
+	perRelay       *labelTotals // by downstream relay's accountName (bounded)
 	sessions       uint64
+}
+
+// Bounds on labels: the names of downstream relays and the URLs of
+// upstreams are chosen by others (a relay proves whichever domain it owns, a
+// well-known document lists whichever URLs it likes), so /metrics and
+// /status.json name at most maxLabels of each; the rest are counted under
+// otherLabel, and a label idle for labelIdle is forgotten (its bytes stay
+// in the relay's totals).
+const (
+	maxLabels  = 64
+	labelIdle  = time.Hour
+	otherLabel = "other"
+)
+
+// labelTotals are byte totals by label, at most maxLabels labels besides
+// otherLabel. A label keeps its place while in use (assign, touch, add)
+// and loses it after labelIdle without.
+type labelTotals struct {
+	mu sync.Mutex
+	m  map[string]*labelTotal
+}
+
+type labelTotal struct {
+	bytes uint64
+	last  time.Time
+}
+
+func newLabelTotals() *labelTotals { return &labelTotals{m: make(map[string]*labelTotal)} }
+
+// assign returns the label name is counted under: name itself if it has,
+// or gets, one of the maxLabels places; otherLabel once they are taken.
+func (l *labelTotals) assign(name string, now time.Time) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t := l.m[name]; t != nil {
+		t.last = now
+		return name
+	}
+	n := len(l.m)
+	if _, ok := l.m[otherLabel]; ok {
+		n--
+	}
+	if n >= maxLabels {
+		name = otherLabel
+	}
+	if t := l.m[name]; t != nil {
+		t.last = now
+	} else {
+		l.m[name] = &labelTotal{last: now}
+	}
+	return name
+}
+
+// add counts n bytes under label, which assign returned.
+func (l *labelTotals) add(label string, n uint64, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t := l.m[label]
+	if t == nil {
+		t = &labelTotal{}
+		l.m[label] = t
+	}
+	t.bytes += n
+	t.last = now
+}
+
+// touch marks labels in use (of live sessions) at now.
+func (l *labelTotals) touch(now time.Time, labels ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, label := range labels {
+		if t := l.m[label]; t != nil {
+			t.last = now
+		}
+	}
+}
+
+// prune forgets the labels idle for labelIdle at now.
+func (l *labelTotals) prune(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, t := range l.m {
+		if now.Sub(t.last) > labelIdle {
+			delete(l.m, k)
+		}
+	}
+}
+
+// snapshot returns the totals by label.
+func (l *labelTotals) snapshot() map[string]uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]uint64, len(l.m))
+	for k, t := range l.m {
+		out[k] = t.bytes
+	}
+	return out
 }
 
 // broadcast is the accounting of one namespace.
@@ -161,7 +259,11 @@ func (r *Relay) sampleLocked() {
 		}
 	}
 	var egress float64
+	var relays []string
 	for s, p := range r.peers {
+		if p.label != "" {
+			relays = append(relays, p.label)
+		}
 		_, _, _, out := s.Stats()
 		if dt > 0 {
 			p.outBps = float64(out-p.lastOut) * 8 / dt
@@ -172,6 +274,16 @@ func (r *Relay) sampleLocked() {
 	if dt > 0 {
 		r.egressBps = egress
 	}
+	r.totals.perRelay.touch(now, relays...)
+	r.totals.perRelay.prune(now)
+	r.upMu.Lock()
+	ups := make([]string, 0, len(r.upstreams))
+	for _, u := range r.upstreams {
+		ups = append(ups, u.label)
+	}
+	r.upMu.Unlock()
+	r.totals.perUpstream.touch(now, ups...)
+	r.totals.perUpstream.prune(now)
 	for path, b := range r.broadcasts {
 		if b.tracks <= 0 && b.outBps == 0 {
 			delete(r.broadcasts, path)
@@ -205,11 +317,17 @@ func (r *Relay) sessionEnded(s *moq.Session) {
 	defer r.mu.Unlock()
 	p := r.peers[s]
 	delete(r.peers, s)
+	if p != nil && p.counted {
+		r.admitted--
+		if r.perIP[p.ipKey]--; r.perIP[p.ipKey] <= 0 {
+			delete(r.perIP, p.ipKey)
+		}
+	}
 	r.totals.sessions++
 	r.totals.publisherBytes += in
 	if p != nil && p.role == "relay" {
 		r.totals.relayBytes += out
-		r.totals.perRelay[p.accountName()] += out
+		r.totals.perRelay.add(p.label, out, time.Now())
 	} else {
 		r.totals.localBytes += out
 	}
@@ -230,10 +348,7 @@ func (r *Relay) Stats() Stats {
 	st.PublisherBytes = r.totals.publisherBytes
 	st.LocalBytes = r.totals.localBytes
 	st.RelayBytes = r.totals.relayBytes
-	relayOut := map[string]uint64{}
-	for k, v := range r.totals.perRelay {
-		relayOut[k] = v
-	}
+	relayOut := r.totals.perRelay.snapshot()
 	for s, p := range r.peers {
 		_, in, _, out := s.Stats()
 		st.Sessions++
@@ -245,7 +360,7 @@ func (r *Relay) Stats() Stats {
 		ps := PeerStats{Name: p.name, Addr: s.RemoteAddr().String(), User: p.user(), Role: role, BytesIn: in, BytesOut: out, OutBps: p.outBps, Since: p.started}
 		if p.role == "relay" {
 			st.RelayBytes += out
-			relayOut[p.accountName()] += out
+			relayOut[p.label] += out
 			continue
 		}
 		st.LocalBytes += out
@@ -257,14 +372,11 @@ func (r *Relay) Stats() Stats {
 	for name, out := range relayOut {
 		st.Downstreams = append(st.Downstreams, PeerStats{Name: name, Role: "relay", BytesOut: out})
 	}
-	upIn := map[string]uint64{}
-	for k, v := range r.totals.perUpstream {
-		upIn[k] = v
-	}
+	upIn := r.totals.perUpstream.snapshot()
 	r.upMu.Lock()
-	for url, u := range r.upstreams {
+	for _, u := range r.upstreams {
 		_, in, _, _ := u.sess.Stats()
-		upIn[url] += in
+		upIn[u.label] += in
 		st.UpstreamBytes += in
 	}
 	r.upMu.Unlock()
@@ -315,6 +427,15 @@ func (r *Relay) Stats() Stats {
 	sort.Slice(st.Upstreams, func(i, j int) bool { return st.Upstreams[i].Name < st.Upstreams[j].Name })
 	sort.Slice(st.Downstreams, func(i, j int) bool { return st.Downstreams[i].Name < st.Downstreams[j].Name })
 	sort.Slice(st.LocalViewers, func(i, j int) bool { return st.LocalViewers[i].Addr < st.LocalViewers[j].Addr })
+	return st
+}
+
+// Aggregate returns st without the figures of single peers: the local
+// viewers (their addresses, users and start times), the downstream relays
+// and the upstreams. Public /status.json and /metrics show this; the rest
+// needs the admin token or a request from loopback (docs/RELAY.md).
+func (st Stats) Aggregate() Stats {
+	st.LocalViewers, st.Downstreams, st.Upstreams = nil, nil, nil
 	return st
 }
 

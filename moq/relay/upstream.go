@@ -3,7 +3,6 @@ package relay
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
@@ -16,6 +15,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -175,29 +175,139 @@ func (r *Relay) candidates(ctx context.Context, origin string) ([]endpoint, erro
 	if r.cfg.DisableWellKnown || !looksLikeHost(origin) {
 		return nil, fmt.Errorf("no upstream known for %q", origin)
 	}
+	wk, err := r.wellKnownOf(ctx, origin)
+	if err != nil {
+		return nil, err
+	}
+	return r.wellKnownEndpoints(wk)
+}
+
+// wellKnownOf returns origin's /.well-known/moq document. Answers (and
+// failures) are cached a while, so viewers asking for made-up origins cannot
+// make the relay fetch on every request; one fetch per origin runs at a
+// time, the other requests for it wait for its answer; and no fetch starts
+// beyond the outgoing bounds (errBusy).
+func (r *Relay) wellKnownOf(ctx context.Context, origin string) (*WellKnown, error) {
 	key := strings.ToLower(origin)
 	r.upMu.Lock()
-	c, ok := r.wkCache[key]
-	r.upMu.Unlock()
-	if ok && time.Now().Before(c.expires) {
-		return c.eps, c.err
+	if c, ok := r.wkCache[key]; ok && time.Now().Before(c.expires) {
+		r.upMu.Unlock()
+		return c.wk, c.err
 	}
-	wk, err := r.fetchWellKnown(ctx, origin)
-	var eps []endpoint
-	if err == nil {
-		eps, err = r.wellKnownEndpoints(wk)
+	if c := r.fetching[key]; c != nil {
+		r.upMu.Unlock()
+		select {
+		case <-c.done:
+			return c.wk, c.err
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
 	}
-	// Answers (and failures) are cached a while, so viewers asking for
-	// made-up origins cannot make the relay fetch on every request.
-	ttl := wellKnownTTL
+	release, err := r.out.acquire(key)
 	if err != nil {
+		r.upMu.Unlock()
+		return nil, err
+	}
+	c := &call{done: make(chan struct{})}
+	r.fetching[key] = c
+	r.upMu.Unlock()
+
+	c.wk, c.err = r.fetchWellKnown(ctx, origin)
+	release()
+	ttl := wellKnownTTL
+	if c.err != nil {
 		ttl = wellKnownFailTTL
 	}
 	r.upMu.Lock()
-	r.pruneWellKnownLocked()
-	r.wkCache[key] = wkEntry{eps: eps, err: err, expires: time.Now().Add(ttl)}
+	delete(r.fetching, key)
+	if ctx.Err() == nil { // a fetch cut short by its requester says nothing of the origin
+		r.pruneWellKnownLocked()
+		r.wkCache[key] = wkEntry{wk: c.wk, err: c.err, expires: time.Now().Add(ttl)}
+	}
 	r.upMu.Unlock()
-	return eps, err
+	close(c.done)
+	return c.wk, c.err
+}
+
+// call is a fetch or dial under way, which requests for the same origin or
+// endpoint wait for rather than starting their own.
+type call struct {
+	done chan struct{} // closed when err (and wk) are set
+	wk   *WellKnown
+	err  error
+}
+
+// errBusy refuses outgoing work beyond Config.MaxOutgoing or
+// MaxOutgoingPerOrigin; requesters get EXCESSIVE_LOAD.
+var errBusy = errors.New("relay: too much outgoing work under way")
+
+// errUnreachable: no upstream of an origin could be dialled.
+var errUnreachable = errors.New("relay: no upstream answered")
+
+// outgoing bounds the relay's outgoing work (well-known fetches, upstream
+// dials): at most max at once, perOrigin of them for one origin (<= 0: no
+// bound). Work beyond the bounds is refused at once, never queued, so
+// strangers asking for made-up origins cannot pile up connections and DNS
+// lookups.
+type outgoing struct {
+	mu             sync.Mutex
+	max, perOrigin int
+	total          int
+	byOrigin       map[string]int
+}
+
+// acquire takes a place for work on origin; release gives it back.
+func (o *outgoing) acquire(origin string) (release func(), err error) {
+	origin = strings.ToLower(origin)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if (o.max > 0 && o.total >= o.max) || (o.perOrigin > 0 && o.byOrigin[origin] >= o.perOrigin) {
+		return nil, errBusy
+	}
+	o.total++
+	o.byOrigin[origin]++
+	return sync.OnceFunc(func() {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		o.total--
+		if o.byOrigin[origin]--; o.byOrigin[origin] <= 0 {
+			delete(o.byOrigin, origin)
+		}
+	}), nil
+}
+
+// dialFailKey keys an origin's dial failure in the well-known cache ("/"
+// cannot appear in an origin).
+func dialFailKey(origin string) string { return "dial/" + strings.ToLower(origin) }
+
+// dialFailed returns the cached failure to dial any upstream of origin.
+func (r *Relay) dialFailed(origin string) error {
+	r.upMu.Lock()
+	defer r.upMu.Unlock()
+	if c, ok := r.wkCache[dialFailKey(origin)]; ok && time.Now().Before(c.expires) {
+		return c.err
+	}
+	return nil
+}
+
+// noteDialFailure caches that no upstream of origin could be dialled: new
+// requests for the origin are refused at once for wellKnownFailTTL.
+func (r *Relay) noteDialFailure(origin string, err error) {
+	r.upMu.Lock()
+	defer r.upMu.Unlock()
+	r.pruneWellKnownLocked()
+	r.wkCache[dialFailKey(origin)] = wkEntry{err: err, expires: time.Now().Add(wellKnownFailTTL)}
+}
+
+// forgetDialFailures drops the cached dial failures (the upstreams changed).
+func (r *Relay) forgetDialFailures() {
+	r.upMu.Lock()
+	defer r.upMu.Unlock()
+	for k := range r.wkCache {
+		if strings.HasPrefix(k, "dial/") {
+			delete(r.wkCache, k)
+		}
+	}
 }
 
 // The /.well-known/moq cache.
@@ -208,8 +318,7 @@ const (
 )
 
 type wkEntry struct {
-	eps     []endpoint
-	key     ed25519.PublicKey // relay_key, for entries "key:<domain>"
+	wk      *WellKnown
 	err     error
 	expires time.Time
 }
@@ -416,7 +525,8 @@ type upstream struct {
 	sess    *moq.Session
 	hop     string // the upstream relay's name, from its SETUP
 	refs    int
-	guarded bool // dialled through the address guard
+	guarded bool   // dialled through the address guard
+	label   string // accounting label (the URL, bounded)
 }
 
 // guarded reports whether dials to ep go through the address guard: the
@@ -430,12 +540,19 @@ func (r *Relay) guarded(ep endpoint) bool {
 // subscribeUpstream subscribes to e's track on the candidates, starting at
 // index from and trying each once; it returns the subscription, the
 // upstream it runs on and that upstream's index.
+//
+// Its error is an upstream's REQUEST_ERROR when the last one tried answered
+// so, errBusy when the outgoing bounds kept it from dialling one, and
+// errUnreachable when no upstream could be dialled.
 func (r *Relay) subscribeUpstream(ctx context.Context, e *entry, cands []endpoint, from int) (*moq.Subscription, *upstream, int, error) {
 	var lastErr error
+	busy := false
+	origin := string(e.name.Namespace[0])
 	for i := range cands {
 		idx := (from + i) % len(cands)
-		up, err := r.dial(ctx, cands[idx])
+		up, err := r.dial(ctx, cands[idx], origin)
 		if err != nil {
+			busy = busy || errors.Is(err, errBusy)
 			lastErr = err
 			r.log.Debug("relay: upstream unreachable", "upstream", cands[idx].String(), "err", err)
 			continue
@@ -461,19 +578,29 @@ func (r *Relay) subscribeUpstream(ctx context.Context, e *entry, cands []endpoin
 		return sub, up, idx, nil
 	}
 	var re *moq.RequestError
-	if errors.As(lastErr, &re) {
+	switch {
+	case errors.As(lastErr, &re):
 		return nil, nil, 0, lastErr // an upstream's own answer to the SUBSCRIBE
+	case busy:
+		return nil, nil, 0, errBusy
 	}
 	// The dial errors are in the debug log above; the requester learns only
 	// that the origin is unreachable (whether or not the guard refused the
 	// endpoints: the origin itself may well be public).
-	reason := fmt.Sprintf("origin %s unreachable", e.name.Namespace[0])
-	return nil, nil, 0, &moq.RequestError{Code: wire.RequestDoesNotExist, Reason: reason}
+	return nil, nil, 0, errUnreachable
+}
+
+// unreachable is the REQUEST_ERROR of an origin none of whose upstreams
+// could be dialled.
+func unreachable(origin string) error {
+	return &moq.RequestError{Code: wire.RequestDoesNotExist, Reason: fmt.Sprintf("origin %s unreachable", origin)}
 }
 
 // dial returns a session to ep, shared with other tracks: native QUIC
-// first, WebTransport as the fallback.
-func (r *Relay) dial(ctx context.Context, ep endpoint) (*upstream, error) {
+// first, WebTransport as the fallback. One dial per endpoint runs at a
+// time (the others wait for its outcome, failures included), within the
+// outgoing bounds for origin.
+func (r *Relay) dial(ctx context.Context, ep endpoint, origin string) (*upstream, error) {
 	key := ep.String()
 	guarded := r.guarded(ep)
 	for {
@@ -490,8 +617,13 @@ func (r *Relay) dial(ctx context.Context, ep endpoint) (*upstream, error) {
 				// The URL is a configured upstream's, dialled without the
 				// guard: a well-known document naming it gets a session of
 				// its own, through the guard, not shared.
+				release, err := r.out.acquire(origin)
 				r.upMu.Unlock()
+				if err != nil {
+					return nil, err
+				}
 				sess, err := r.dialEndpoint(ctx, ep)
+				release()
 				if err != nil {
 					return nil, err
 				}
@@ -500,23 +632,33 @@ func (r *Relay) dial(ctx context.Context, ep endpoint) (*upstream, error) {
 				return u, nil
 			}
 		}
-		if ch, busy := r.dialing[key]; busy {
+		if c := r.dialing[key]; c != nil {
 			r.upMu.Unlock()
 			select {
-			case <-ch:
+			case <-c.done:
+				if c.err != nil {
+					return nil, c.err
+				}
 				continue
 			case <-ctx.Done():
 				return nil, context.Cause(ctx)
 			}
 		}
-		ch := make(chan struct{})
-		r.dialing[key] = ch
+		release, err := r.out.acquire(origin)
+		if err != nil {
+			r.upMu.Unlock()
+			return nil, err
+		}
+		c := &call{done: make(chan struct{})}
+		r.dialing[key] = c
 		r.upMu.Unlock()
 
 		sess, err := r.dialEndpoint(ctx, ep)
+		release()
 		r.upMu.Lock()
 		delete(r.dialing, key)
-		close(ch)
+		c.err = err
+		close(c.done)
 		if err != nil {
 			r.upMu.Unlock()
 			return nil, err
@@ -531,7 +673,7 @@ func (r *Relay) dial(ctx context.Context, ep endpoint) (*upstream, error) {
 
 // newUpstream wraps a new session to the upstream key.
 func (r *Relay) newUpstream(key string, sess *moq.Session, guarded bool) *upstream {
-	u := &upstream{url: key, sess: sess, refs: 1, guarded: guarded}
+	u := &upstream{url: key, sess: sess, refs: 1, guarded: guarded, label: r.totals.perUpstream.assign(key, time.Now())}
 	if impl := sess.PeerImplementation(); strings.HasPrefix(impl, implPrefix) {
 		u.hop = impl[len(implPrefix):]
 	}
@@ -620,7 +762,7 @@ func (r *Relay) upstreamEnded(u *upstream) {
 	_, in, _, _ := u.sess.Stats()
 	r.mu.Lock()
 	r.totals.upstreamBytes += in
-	r.totals.perUpstream[u.url] += in
+	r.totals.perUpstream.add(u.label, in, time.Now())
 	r.mu.Unlock()
 }
 
