@@ -28,18 +28,25 @@ func startOrigin(t *testing.T, ip string, interval time.Duration) (*Relay, *publ
 // subscription, and the origin serves exactly one reader.
 func TestChainOfThreeRelays(t *testing.T) {
 	o, p := startOrigin(t, "127.0.0.1", 5*time.Millisecond)
+	// This test is about the chain, not failover (TestFailover): a loaded
+	// machine under -race delays keep-alives past the 1.5 s default and
+	// made a hop fail over mid-test.
+	const chainIdle = 10 * time.Second
 	a := startRelay(t, "127.0.0.2", func(c *Config) {
 		c.Name = "relay-a"
+		c.UpstreamIdleTimeout = chainIdle
 		c.Upstreams = map[string][]string{origin: {o.URL()}}
 		c.UpstreamCertHashes = []string{pin(o)}
 	})
 	b := startRelay(t, "127.0.0.3", func(c *Config) {
 		c.Name = "relay-b"
+		c.UpstreamIdleTimeout = chainIdle
 		c.Upstreams = map[string][]string{origin: {a.URL()}}
 		c.UpstreamCertHashes = []string{pin(a)}
 	})
 	c := startRelay(t, "127.0.0.4", func(c *Config) {
 		c.Name = "relay-c"
+		c.UpstreamIdleTimeout = chainIdle
 		c.Upstreams = map[string][]string{"*": {b.URL()}}
 		c.UpstreamCertHashes = []string{pin(b)}
 	})
