@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,38 +21,18 @@ import (
 
 	"github.com/tributary-live/tributary/moq"
 	"github.com/tributary-live/tributary/moq/netguard"
+	"github.com/tributary-live/tributary/moq/wellknown"
 	"github.com/tributary-live/tributary/moq/wire"
 )
 
 // WellKnown is the /.well-known/moq document a relay serves and reads
-// (docs/FEDIVERSE.md, docs/RELAY.md).
-type WellKnown struct {
-	// MoQT are native QUIC endpoints (moqt://host:port), best first.
-	MoQT []string `json:"moqt"`
-	// WebTransport are WebTransport endpoints (https://host:port/path).
-	WebTransport []string `json:"webtransport"`
-	// ALPN are the MoQ Transport versions spoken, as ALPN tokens.
-	ALPN []string `json:"alpn"`
-	// Relays are other relays carrying this host's broadcasts (fallbacks).
-	Relays []string `json:"relays,omitempty"`
-	// CertHashes are hex SHA-256 hashes of development certificates.
-	CertHashes []string `json:"cert_hashes,omitempty"`
-	// Instance is the domain of the Fediverse instance this relay serves
-	// (its members publish under <instance>/<username>); empty for a relay
-	// tied to no instance.
-	Instance string `json:"instance,omitempty"`
-	// Grant is the https URL where members exchange their account's access
-	// token for a relay grant (docs/RELAY.md, "Instance relays").
-	Grant string `json:"grant,omitempty"`
-	// RelayKey is the relay's public key ("ed25519:<base64url>"), which
-	// signs the relay proofs it shows upstream relays.
-	RelayKey string `json:"relay_key,omitempty"`
-}
+// (docs/FEDIVERSE.md, docs/RELAY.md): moq/wellknown's one type.
+type WellKnown = wellknown.Doc
 
 // Limits on a fetched /.well-known/moq document.
 const (
-	maxWellKnownBytes   = 64 << 10
-	maxWellKnownEntries = 16
+	maxWellKnownBytes   = wellknown.MaxBytes
+	maxWellKnownEntries = wellknown.MaxEntries
 	upstreamDialTimeout = 1500 * time.Millisecond
 )
 
@@ -445,7 +424,7 @@ func (r *Relay) fetchWellKnown(ctx context.Context, origin string) (*WellKnown, 
 func (r *Relay) readWellKnown(ctx context.Context, origin string) (*WellKnown, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+origin+"/.well-known/moq", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+origin+wellknown.Path, nil)
 	if err != nil {
 		return nil, fmt.Errorf("well-known of %q: %w", origin, err)
 	}
@@ -465,11 +444,11 @@ func (r *Relay) readWellKnown(ctx context.Context, origin string) (*WellKnown, e
 	if len(body) > maxWellKnownBytes {
 		return nil, fmt.Errorf("well-known of %s: larger than %d bytes", origin, maxWellKnownBytes)
 	}
-	var wk WellKnown
-	if err := json.Unmarshal(body, &wk); err != nil {
+	wk, err := wellknown.Parse(body)
+	if err != nil {
 		return nil, fmt.Errorf("well-known of %s: %w", origin, err)
 	}
-	return &wk, nil
+	return wk, nil
 }
 
 // defaultHTTPClient fetches well-known documents: 5 s timeout, no
