@@ -14,8 +14,6 @@ type Adapter struct {
 
 	cur         int
 	winStart    time.Time
-	written     uint64
-	sent        uint64
 	lastWritten uint64
 	lastSent    uint64
 	bad         int

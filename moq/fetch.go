@@ -289,11 +289,9 @@ func (s *Session) serveFetch(rs *requestStream, m *wire.Fetch) {
 	if largest.Less(end) {
 		end = largest
 	}
-	order := t.cfg.GroupOrder
+	order := wire.GroupOrderAscending // FETCH default (§10.2.8)
 	if m.Params.GroupOrder != nil {
 		order = *m.Params.GroupOrder
-	} else {
-		order = wire.GroupOrderAscending // FETCH default (§10.2.8)
 	}
 
 	str, err := s.conn.OpenUniStream(s.ctx)

@@ -245,8 +245,8 @@ func TestJoinGroupStartsAtCurrentGroup(t *testing.T) {
 		track, w := NewTrack(testName("video"), nil)
 		env.origin.add(track)
 		// A group is under way: objects 0-3 are published before the viewer joins.
-		gw, _ := w.AppendGroup()
-		gw, _ = w.AppendGroup() // group 1: the current group
+		w.AppendGroup()          // group 0
+		gw, _ := w.AppendGroup() // group 1: the current group
 		for o := uint64(0); o < 4; o++ {
 			gw.Write(Object{ID: o, Payload: payloadFor(1, o)})
 		}

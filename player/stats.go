@@ -76,14 +76,12 @@ const LatencyWindow = 600
 
 // stats collects figures from the player's goroutines.
 type stats struct {
-	mu       sync.Mutex
-	s        Stats
-	lat      []float64 // ring of latency samples, ms
-	latNext  int
-	bytes    []byteSample
-	start    time.Time
-	lastShow time.Time
-	stalled  bool
+	mu      sync.Mutex
+	s       Stats
+	lat     []float64 // ring of latency samples, ms
+	latNext int
+	bytes   []byteSample
+	stalled bool
 }
 
 type byteSample struct {

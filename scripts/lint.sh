@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# gofmt, go vet and the dependency direction (docs/ARCHITECTURE.md).
+# gofmt, a tidy go.mod, go vet, the dependency direction (docs/ARCHITECTURE.md)
+# and staticcheck.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bad=$(git ls-files '*.go' | xargs -r gofmt -l)
@@ -13,4 +14,7 @@ if ! go mod tidy -diff >/dev/null; then
 fi
 go vet ./...
 go run ./scripts/depcheck
+# staticcheck, pinned (the module proxy serves it; built once into the Go
+# build cache).
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 echo "lint: ok"

@@ -1,8 +1,6 @@
 package interop_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -101,16 +99,6 @@ func (p *browserPeer) next(d time.Duration) (browserResult, bool) {
 	}
 }
 
-// wait returns the next result the page posts, failing the test after d.
-func (p *browserPeer) wait(d time.Duration) browserResult {
-	p.t.Helper()
-	res, ok := p.next(d)
-	if !ok {
-		p.t.Fatalf("browser peer posted no result within %v; chromium output:\n%s", d, p.output())
-	}
-	return res
-}
-
 // waitPhase returns the page's next result of the given phase, or its final
 // result if that comes first, failing the test after d.
 func (p *browserPeer) waitPhase(phase string, d time.Duration) browserResult {
@@ -159,12 +147,6 @@ func (r browserResult) logTo(t *testing.T) {
 		}
 		t.Logf("browser received %d objects: %s", len(locs), strings.Join(locs, " "))
 	}
-}
-
-// certHash is the hex SHA-256 of a DER certificate, as serverCertificateHashes wants.
-func certHash(der []byte) string {
-	sum := sha256.Sum256(der)
-	return hex.EncodeToString(sum[:])
 }
 
 // payload is the deterministic object payload, the same function as payload()

@@ -35,7 +35,6 @@ type entry struct {
 	err   error
 
 	writer *moq.TrackWriter // kindUpstream: the relay writes the local track
-	cancel context.CancelFunc
 
 	// Under Relay.mu.
 	lastUse      time.Time

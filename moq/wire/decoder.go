@@ -18,9 +18,6 @@ func (d *decoder) fail(e *Error) {
 	}
 }
 
-// failed reports whether an error was recorded.
-func (d *decoder) failed() bool { return d.err != nil }
-
 // empty reports whether all input was consumed.
 func (d *decoder) empty() bool { return len(d.b) == 0 }
 

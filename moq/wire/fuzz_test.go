@@ -168,18 +168,6 @@ func FuzzSubgroup(f *testing.F) {
 	})
 }
 
-func seedFetches() [][]byte {
-	var out [][]byte
-	for _, c := range fetchCases() {
-		b, err := encodeFetch(3, c.order, c.objs)
-		if err != nil {
-			panic(err)
-		}
-		out = append(out, b)
-	}
-	return out
-}
-
 func FuzzFetchStream(f *testing.F) {
 	for _, c := range fetchCases() {
 		b, _ := encodeFetch(3, c.order, c.objs)

@@ -268,6 +268,9 @@ func (o *Output) Close() error {
 	close(o.done)
 	o.cond.Broadcast()
 	o.mu.Unlock()
+	// Close still stops oto pulling from the reader and frees the player
+	// at once, which the shutdown of an output relies on.
+	//lint:ignore SA1019 oto v3.4 says Close is optional, not that it is gone
 	err := o.player.Close()
 	openMu.Lock()
 	outputs--
