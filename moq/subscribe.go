@@ -525,16 +525,6 @@ func (s *Session) readSubgroup(str ReceiveStream, r *bufio.Reader, typ uint64, h
 		return
 	}
 	sub.writer.CloseGroupsBefore(hdr.Group, func(id uint64) bool {
-		// The joined group is still being written by the joining fetch
-		// (its own live stream waits for it, uncounted): a newer group
-		// must not end it early.
-		if jd := sub.joinDone; jd != nil && id == sub.joinGrp {
-			select {
-			case <-jd:
-			default:
-				return true
-			}
-		}
 		sub.mu.Lock()
 		defer sub.mu.Unlock()
 		return sub.subgroup[id] > 0
